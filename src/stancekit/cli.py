@@ -1,0 +1,236 @@
+"""The ``stancekit`` command line: thin wrappers over library functions.
+
+User errors (bad arguments, missing inputs, unusable configuration) print one coded message and exit
+with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .errors import StancekitError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Who said what about a topic, and with which stance.")
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate a stage on labelled data.")
+train_app = typer.Typer(no_args_is_help=True, help="Train a model.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmark a stage.")
+app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
+app.add_typer(bench_app, name="bench")
+
+
+def _fail(exc: StancekitError) -> None:
+    typer.echo(f"stancekit: {exc.message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _shorten(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+@app.command()
+def run(
+    inputs: List[str] = typer.Argument(..., help="Files (.txt, .jsonl, .html, .warc[.gz]), directories, or - for stdin."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Shipped target name or target TOML path; repeatable."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Configuration TOML (overrides configs/default.toml)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Documents per batch."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Stance backend: fewshot, nli or classifier."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model id or folder for the nli/classifier backend."),
+    force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a run: skip documents already finished."),
+    parquet: bool = typer.Option(False, "--parquet", help="Also write Parquet files next to the JSONL."),
+    no_claims: bool = typer.Option(False, "--no-claims", help="Skip claim extraction."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary line."),
+    limit: int = typer.Option(40, "--show", help="Rows of the quote table to print."),
+):
+    """Run the pipeline over INPUTS and write records to --out."""
+    from .config import load_config
+    from .pipeline import Pipeline, run_corpus
+
+    try:
+        cfg = load_config(config, device=device, batch_size=batch_size, targets=list(target) if target else None,
+                          stance_backend=backend, stance_model=model, claims=False if no_claims else None)
+        rows: list = []
+        n_seen = [0]
+
+        def on_result(res):
+            n_seen[0] += 1
+            if hasattr(res, "quotes"):
+                for q in res.quotes:
+                    if len(rows) < limit:
+                        rows.append(q)
+            if not quiet and sys.stderr.isatty() and n_seen[0] % 100 == 0:
+                typer.echo(f"… {n_seen[0]} documents", err=True)
+
+        pipe = Pipeline(cfg)
+        manifest = run_corpus(inputs, out, pipeline=pipe, force=force, resume=resume, parquet=parquet,
+                              on_result=on_result)
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    if not quiet:
+        _print_table(rows, cfg.targets)
+    c = manifest["counts"]
+    typer.echo(f"{c['documents']} documents, {c['quotes']} quotes, {c['speakers']} speakers, "
+               f"{c['claims']} claims, {c['errors']} errors → {out} "
+               f"({manifest['timings_s']['total']:.1f} s)")
+
+
+def _print_table(quotes: list, targets: list) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    target = targets[0] if targets else None
+    table = Table(title=f"Quotes (stance toward '{target}')" if target else "Quotes", show_lines=False)
+    for col in ("document", "speaker", "role", "quote", "stance", "score"):
+        table.add_column(col, overflow="fold")
+    for q in quotes:
+        sp = q.get("speaker") or {}
+        st = next((s for s in q.get("stances", []) if s["target"] == target), None)
+        table.add_row(q["doc_id"], sp.get("name") or "?", sp.get("role") or "", _shorten(q["text"]),
+                      st["label"] if st else "", f"{st['score']:.2f}" if st else "")
+    Console(width=160).print(table)
+
+
+@app.command()
+def targets():
+    """List the shipped targets."""
+    from .targets import load_target, shipped_targets
+
+    for name, path in shipped_targets().items():
+        t = load_target(path)
+        typer.echo(f"{name}\t{t.name}\t({len(t.examples)} examples, {path})")
+
+
+@eval_app.command("quotes")
+def eval_quotes(
+    path: Path = typer.Argument(..., help="Data: PolNeAR split folder, CofeNet BIO file, or sample gold.jsonl."),
+    fmt: str = typer.Option("polnear", "--format", "-f", help="polnear, cofenet or sample."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N documents."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON."),
+):
+    """Precision / recall / F1 of quote extraction and attribution."""
+    from .evaluate.quotes import evaluate_quotes
+
+    try:
+        metrics = evaluate_quotes(path, fmt=fmt, limit=limit)
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    _emit(metrics, json_out)
+
+
+@eval_app.command("stance")
+def eval_stance(
+    data: Path = typer.Option(..., "--data", help="Test data file."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help="semeval, vast or jsonl."),
+    backend: str = typer.Option("fewshot", "--backend", help="fewshot, nli or classifier."),
+    model: Optional[str] = typer.Option(None, "--model", help="Trained model folder or hub id (classifier/nli)."),
+    shots: Optional[int] = typer.Option(None, "--shots", help="Labelled examples per class and target for fewshot."),
+    train: Optional[Path] = typer.Option(None, "--train", help="File to draw --shots examples from."),
+    train_format: Optional[str] = typer.Option(None, "--train-format", help="Format of --train (default: --format)."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Write one prediction per row (JSONL)."),
+    device: str = typer.Option("auto", "--device"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N rows."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON."),
+):
+    """Macro-F1, per-class and per-target F1, confusion matrix (SemEval F_avg, VAST splits)."""
+    from .evaluate.stance import evaluate_stance
+
+    try:
+        metrics = evaluate_stance(data, fmt=fmt, backend=backend, model=model, shots=shots, train=train,
+                                  train_format=train_format, predictions=predictions, device=device, limit=limit)
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    _emit(metrics, json_out)
+
+
+@eval_app.command("claims")
+def eval_claims(
+    gold: Path = typer.Argument(Path("corpora/sample/gold.jsonl"), help="Gold claims (project format)."),
+    articles: Optional[Path] = typer.Option(None, "--articles", help="Folder of the articles (default: beside gold)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON."),
+):
+    """Claim detection P/R/F1 by sentence overlap, claimer and quantity accuracy."""
+    from .evaluate.claims import evaluate_claims
+    from .ner import load_spacy
+
+    try:
+        nlp = load_spacy()
+        nlp.add_pipe("stancekit_entities")
+        nlp.add_pipe("stancekit_quotes")
+        metrics = evaluate_claims(gold, articles or gold.parent / "articles", nlp=nlp)
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    _emit(metrics, json_out)
+
+
+@train_app.command("stance")
+def train_stance_cmd(
+    data: List[Path] = typer.Option(..., "--data", help="Training file; repeatable."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help="semeval, vast or jsonl (for every --data)."),
+    base: str = typer.Option(..., "--base", help="Base model: hub id or local folder."),
+    out: Path = typer.Option(..., "--out", help="Output model folder."),
+    epochs: float = typer.Option(3.0, "--epochs"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    lr: float = typer.Option(3e-5, "--lr"),
+    max_length: int = typer.Option(256, "--max-length"),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="Held-out file scored after training."),
+    device: str = typer.Option("auto", "--device"),
+    seed: int = typer.Option(13, "--seed"),
+):
+    """Fine-tune a (text, target) cross-encoder; writes safetensors, config, model card, meta.json."""
+    from .train import train_stance
+
+    try:
+        info = train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
+                            lr=lr, max_length=max_length, dev=dev, device=device, seed=seed)
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    _emit(info, None)
+
+
+@bench_app.command("stance")
+def bench_stance_cmd(
+    n: int = typer.Option(512, "--n", help="Number of (text, target) pairs."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model folder or id (default: a MiniLM cross-encoder with random head)."),
+    device: str = typer.Option("auto", "--device"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write results as JSON."),
+):
+    """Pairs/s and peak memory: the engine vs a naive loop vs the transformers pipeline."""
+    from .bench import bench_stance
+
+    try:
+        res = bench_stance(n=n, model=model, device=device)
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    _emit(res, json_out)
+
+
+def _emit(obj: dict, path: Optional[Path]) -> None:
+    text = json.dumps(obj, indent=2, ensure_ascii=False)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,73 @@
+"""Device code, in one place: choosing the device, threads, mixed precision and host→device copies."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from .errors import Errors, StancekitError
+
+
+def resolve_device(device: str = "auto", *, threads: int | None = None):
+    """Return a ``torch.device`` for ``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    elif os.environ.get("STANCEKIT_THREADS"):
+        torch.set_num_threads(int(os.environ["STANCEKIT_THREADS"]))
+    device = (device or "auto").lower()
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise StancekitError(Errors.E008, device=device, detail="torch.cuda.is_available() is False")
+        return torch.device(device)
+    if device == "cpu":
+        return torch.device("cpu")
+    raise StancekitError(Errors.E012, name="device", detail=f"'{device}' (use auto, cpu or cuda)")
+
+
+def autocast(device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA devices that support it (fp16 otherwise); nothing on CPU."""
+    import torch
+
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def to_device(batch: dict, device) -> dict:
+    """Copy a dict of tensors to ``device``; pinned memory and non-blocking copies on CUDA."""
+    if device.type != "cuda":
+        return {k: v.to(device) for k, v in batch.items()}
+    return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def is_oom(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def empty_cache(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def peak_memory_mb(device) -> float | None:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except Exception:  # pragma: no cover - platform without resource
+        return None

@@ -1,0 +1,188 @@
+"""The batched inference engine: every transformer stage runs through :class:`InferenceEngine`.
+
+What it does for a list of inputs (single texts or (text, text) pairs):
+
+* identical inputs are computed once;
+* inputs are tokenised once, sorted by length and cut into *token-budget* batches
+  (``batch_len × longest ≤ max_tokens``), each padded only to its own longest item;
+* the next batch is collated on a worker thread while the model runs the current one;
+* the model runs under ``torch.inference_mode()`` with bf16/fp16 autocast on CUDA, pinned memory and
+  non-blocking copies (:mod:`stancekit.device`);
+* a batch that runs out of memory is split in two and retried, down to single items: no item is lost;
+* outputs come back in the original order.
+
+The engine wraps a Hugging Face model, it does not subclass it; ``head`` turns the model output of
+a batch into one numpy row per input (logits, or mean-pooled normalised embeddings).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Sequence, Union
+
+import numpy as np
+
+from . import device as dev
+
+Input = Union[str, tuple]
+
+
+def logits_head(outputs, batch) -> "np.ndarray":
+    return outputs.logits.float().cpu().numpy()
+
+
+def mean_pool_head(outputs, batch) -> "np.ndarray":
+    """Mean of the last hidden states over real tokens, L2-normalised (sentence embeddings)."""
+    import torch
+
+    hidden = outputs.last_hidden_state.float()
+    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
+
+
+@dataclass
+class EngineStats:
+    items: int = 0
+    unique: int = 0
+    batches: int = 0
+    oom_splits: int = 0
+    padded_tokens: int = 0
+    real_tokens: int = 0
+
+
+class InferenceEngine:
+    """Run a Hugging Face model over many inputs fast, in bounded memory (see the module doc)."""
+
+    def __init__(self, model, tokenizer, *, device="auto", max_tokens: int = 16384, max_batch: int = 256,
+                 max_length: int = 256, head: Callable = logits_head, threads: int | None = None,
+                 overlap: bool = True):
+        self.device = dev.resolve_device(device, threads=threads) if isinstance(device, str) or device is None \
+            else device
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.max_batch = max_batch
+        self.max_length = max_length
+        self.head = head
+        self.overlap = overlap
+        self.stats = EngineStats()
+        self._fail_hook: Callable[[int], None] | None = None  # tests inject OOM here
+
+    # -- public ----------------------------------------------------------------------------------
+    def run(self, inputs: Sequence[Input]) -> np.ndarray:
+        """Outputs for ``inputs`` (one row each, original order)."""
+        if len(inputs) == 0:
+            return np.zeros((0, 0), dtype=np.float32)
+        index: dict = {}
+        order = []
+        unique: list[Input] = []
+        for item in inputs:
+            key = item if isinstance(item, str) else tuple(item)
+            if key not in index:
+                index[key] = len(unique)
+                unique.append(item)
+            order.append(index[key])
+        self.stats.items += len(inputs)
+        self.stats.unique += len(unique)
+        encoded = self._tokenize(unique)
+        lengths = [len(ids) for ids in encoded["input_ids"]]
+        batches = self.plan_batches(lengths)
+        results: list = [None] * len(unique)
+        if self.overlap and len(batches) > 1:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                future = pool.submit(self._collate, encoded, batches[0])
+                for k, idx in enumerate(batches):
+                    batch = future.result()
+                    if k + 1 < len(batches):
+                        future = pool.submit(self._collate, encoded, batches[k + 1])
+                    self._run_batch(encoded, idx, batch, results)
+        else:
+            for idx in batches:
+                self._run_batch(encoded, idx, self._collate(encoded, idx), results)
+        out = np.stack(results)
+        return out[np.asarray(order)]
+
+    def plan_batches(self, lengths: Sequence[int]) -> list[list[int]]:
+        """Longest first, each batch under the token budget and the item cap."""
+        order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+        batches: list[list[int]] = []
+        current: list[int] = []
+        longest = 0
+        for i in order:
+            new_longest = max(longest, lengths[i])
+            if current and (new_longest * (len(current) + 1) > self.max_tokens or len(current) >= self.max_batch):
+                batches.append(current)
+                current, new_longest = [], lengths[i]
+            current.append(i)
+            longest = new_longest
+        if current:
+            batches.append(current)
+        return batches
+
+    # -- internals -------------------------------------------------------------------------------
+    def _tokenize(self, items: list[Input]) -> dict:
+        if isinstance(items[0], str):
+            return self.tokenizer(list(items), truncation=True, max_length=self.max_length)
+        first = [a for a, _ in items]
+        second = [b for _, b in items]
+        return self.tokenizer(first, second, truncation="longest_first", max_length=self.max_length)
+
+    def _collate(self, encoded: dict, idx: list[int]) -> dict:
+        feats = [{k: encoded[k][i] for k in encoded.keys()} for i in idx]
+        batch = self.tokenizer.pad(feats, padding=True, return_tensors="pt")
+        n_real = sum(len(f["input_ids"]) for f in feats)
+        self.stats.real_tokens += n_real
+        self.stats.padded_tokens += batch["input_ids"].numel() - n_real
+        return dict(batch)
+
+    def _forward(self, batch: dict) -> np.ndarray:
+        import torch
+
+        if self._fail_hook is not None:
+            self._fail_hook(len(batch["input_ids"]))
+        batch = dev.to_device(batch, self.device)
+        with torch.inference_mode(), dev.autocast(self.device):
+            outputs = self.model(**batch)
+        return self.head(outputs, batch)
+
+    def _run_batch(self, encoded: dict, idx: list[int], batch: dict, results: list) -> None:
+        try:
+            out = self._forward(batch)
+        except Exception as exc:
+            if not dev.is_oom(exc) or len(idx) == 1:
+                raise
+            dev.empty_cache(self.device)
+            self.stats.oom_splits += 1
+            half = len(idx) // 2
+            for part in (idx[:half], idx[half:]):
+                self._run_batch(encoded, part, self._collate(encoded, part), results)
+            return
+        self.stats.batches += 1
+        for row, i in zip(out, idx):
+            results[i] = row
+
+
+def load_hf(source: str, *, task: str = "sequence-classification"):
+    """Load a tokenizer and model from a hub id or local folder: safetensors only, no remote code."""
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+
+    from .errors import Errors, StancekitError
+    from pathlib import Path
+
+    path = Path(source)
+    if path.exists():
+        if any(path.glob("*.bin")) and not any(path.glob("*.safetensors")):
+            raise StancekitError(Errors.E011, path=path)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    cls = AutoModelForSequenceClassification if task == "sequence-classification" else AutoModel
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = cls.from_pretrained(source, use_safetensors=True, trust_remote_code=False)
+    except Exception as exc:
+        raise StancekitError(Errors.E010, source=source, detail=str(exc).splitlines()[0][:300]) from exc
+    return tokenizer, model

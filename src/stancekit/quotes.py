@@ -1,0 +1,520 @@
+"""Quote stage: find what was said (content), the words that report it (cue) and who said it (speaker).
+
+The ``stancekit_quotes`` spaCy component runs after ``stancekit_entities`` and writes plain dicts to
+``doc._.stancekit_quotes``. The algorithm, step by step:
+
+1. pair quotation marks over the raw text, paragraph-aware (a paragraph that ends inside a quote and
+   the next one reopens it is one quote; a stray mark is skipped with a warning, never an exception);
+2. a quoted span that is a clause or sentence is a *direct* quote; its cue is a reporting verb in the
+   text around it in the same sentence ("…,” he told reporters", "He then added: “…”") or a layout
+   cue ("Name: “…”", "“…” - Name"); without a cue it continues the previous speaker's quote;
+3. reporting verbs with a clause ("X argued that …"), "according to X", "To X, …" and position verbs
+   ("X backs Y") give *indirect* quotes; when such a clause holds a short quoted phrase the quote is
+   *mixed*;
+4. speakers are resolved (:mod:`stancekit.speakers`) to a canonical entity with a role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from .resources import cues
+from .speakers import SpeakerResolver
+
+OPENERS = {"“": "”", "«": "»", "„": "“", '"': '"', "‹": "›"}
+CLOSERS = {"”", "»", "“", '"', "›"}
+QUOTE_CHARS = set(OPENERS) | CLOSERS
+SUBJECT_DEPS = ("nsubj", "nsubjpass", "csubj")
+DASHES = ("-", "–", "—", "--")
+PRONOUN_SPEAKERS = ("he", "she", "they", "it", "we", "i")
+MAX_QUOTE_CHARS = 5000
+
+if not Doc.has_extension("stancekit_quotes"):
+    Doc.set_extension("stancekit_quotes", default=None)
+if not Doc.has_extension("stancekit_warnings"):
+    Doc.set_extension("stancekit_warnings", default=None)
+
+
+@dataclass
+class QuoteSpan:
+    """A paired quotation: content offsets (inside the marks) and the marks themselves."""
+
+    start: int
+    end: int
+    open_at: int
+    close_at: int
+
+
+@dataclass
+class Quote:
+    text: str
+    start: int
+    end: int
+    kind: str
+    cue: dict | None
+    speaker: dict | None
+    confidence: float = 0.0
+    marks: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. quotation marks
+# ---------------------------------------------------------------------------------------------
+
+def pair_quote_marks(text: str) -> tuple[list[QuoteSpan], list[dict]]:
+    """Pair quotation marks in ``text``; return quote spans and warnings (code, offset).
+
+    Rules: curly and guillemet marks pair with their closers; a straight ``"`` opens when nothing is
+    open and closes otherwise; at a paragraph end an open quote continues only if the next paragraph
+    starts with an opening mark (the news convention for multi-paragraph quotes), otherwise the mark
+    is stray and skipped. A quote longer than ``MAX_QUOTE_CHARS`` is treated as stray.
+    """
+    spans: list[QuoteSpan] = []
+    warnings: list[dict] = []
+    open_at: int | None = None
+    first_open: int | None = None
+    open_char = ""
+    n = len(text)
+    i = 0
+    while i < n:
+        ch = text[i]
+        if ch == "\n" and open_at is not None:
+            j = i
+            while j < n and text[j].isspace():
+                j += 1
+            if j < n and text[j] in OPENERS and j > i:
+                i, open_at = j + 1, j  # the quote goes on in the next paragraph
+                continue
+            warnings.append({"code": "W003", "offset": first_open})
+            open_at = first_open = None
+        elif ch in QUOTE_CHARS:
+            closes = open_at is not None and (ch == OPENERS.get(open_char) or ch in "”»\"" or
+                                              (open_char == "„" and ch in "“”"))
+            if closes:
+                if i - first_open <= MAX_QUOTE_CHARS:
+                    spans.append(QuoteSpan(first_open + 1, i, first_open, i))
+                else:
+                    warnings.append({"code": "W003", "offset": first_open})
+                open_at = first_open = None
+            elif ch in OPENERS and (ch != '"' or _may_open(text, i)):
+                if open_at is not None:
+                    warnings.append({"code": "W003", "offset": first_open})
+                open_at = first_open = i
+                open_char = ch
+            else:
+                warnings.append({"code": "W003", "offset": i})
+        i += 1
+    if open_at is not None:
+        warnings.append({"code": "W003", "offset": first_open})
+    return spans, warnings
+
+
+def _may_open(text: str, i: int) -> bool:
+    after = text[i + 1] if i + 1 < len(text) else " "
+    return not after.isspace()
+
+
+# ---------------------------------------------------------------------------------------------
+# the component
+# ---------------------------------------------------------------------------------------------
+
+class QuoteFinder:
+    """spaCy component that extracts quotes with cue and speaker (see the module doc)."""
+
+    def __init__(self, nlp: Language, name: str = "stancekit_quotes", *, indirect: bool = True,
+                 max_cue_distance: int = 8, continuation_chars: int = 600):
+        self.name = name
+        self.indirect = indirect
+        self.max_cue_distance = max_cue_distance
+        self.continuation_chars = continuation_chars
+        c = cues()
+        self.speech = c["speech"]
+        self.belief = c["belief"]
+        self.according = c["according"]
+
+    def __call__(self, doc: Doc) -> Doc:
+        warnings = list(doc._.stancekit_warnings or [])
+        quotes = self.find(doc, warnings)
+        doc._.stancekit_quotes = [q.to_dict() for q in quotes]
+        doc._.stancekit_warnings = warnings
+        return doc
+
+    def find(self, doc: Doc, warnings: list) -> list[Quote]:
+        resolver = SpeakerResolver(doc)
+        spans, mark_warnings = pair_quote_marks(doc.text)
+        warnings.extend(mark_warnings)
+        quotes: list[Quote] = []
+        partial: list[QuoteSpan] = []
+        prev: Quote | None = None
+        for qs in spans:
+            content = doc.char_span(qs.start, qs.end, alignment_mode="expand")
+            if content is None or len(content) == 0:
+                continue
+            if not self._is_direct(doc, qs, content):
+                partial.append(qs)
+                continue
+            quote = self._direct(doc, qs, content, resolver, prev)
+            quotes.append(quote)
+            prev = quote
+        if self.indirect:
+            covered = [(q.start, q.end) for q in quotes]
+            for quote in self._indirect(doc, resolver, partial, covered):
+                quotes.append(quote)
+        quotes.sort(key=lambda q: (q.start, q.end))
+        return quotes
+
+    # -- direct quotes ---------------------------------------------------------------------------
+    def _is_direct(self, doc: Doc, qs: QuoteSpan, content: Span) -> bool:
+        words = [t for t in content if not t.is_punct]
+        if len(words) == 0:
+            return False
+        inner = doc.text[qs.start:qs.end].rstrip()
+        if inner[-1:] in ",.?!…:;" and len(words) >= 3:
+            return True
+        before = doc.text[max(0, qs.open_at - 3):qs.open_at]
+        after = doc.text[qs.close_at + 1:qs.close_at + 4]
+        if before.rstrip().endswith(":") and len(words) >= 3:
+            return True
+        starts_sentence = content[0].is_sent_start or _only_space_or_punct(
+            doc.text[content[0].sent.start_char:qs.open_at])
+        if starts_sentence and len(words) >= 4 and after.lstrip()[:1] in ("", ",", ".", "\n", "-", "–", "—"):
+            return True
+        return len(words) >= 8 and any(t.dep_ in SUBJECT_DEPS for t in content)
+
+    def _direct(self, doc: Doc, qs: QuoteSpan, content: Span, resolver: SpeakerResolver,
+                prev: Quote | None) -> Quote:
+        text = doc.text[qs.start:qs.end]
+        start, end = qs.start, qs.end
+        # trailing comma inside the marks belongs to the frame, not the content
+        stripped = text.rstrip(" ,")
+        end = start + len(stripped)
+        base = dict(text=doc.text[start:end], start=start, end=end, kind="direct",
+                    marks=[qs.open_at, qs.close_at])
+        cue_tok, speaker_tok = self._cue_after(doc, qs)
+        if cue_tok is None and speaker_tok is None:
+            cue_tok, speaker_tok = self._cue_before(doc, qs)
+        if cue_tok is not None or speaker_tok is not None:
+            speaker = resolver.resolve(speaker_tok) if speaker_tok is not None else None
+            if speaker is None and cue_tok is not None:
+                speaker = resolver.subject_of(cue_tok)
+            return Quote(**base, cue=_tok_dict(cue_tok) if cue_tok is not None else None,
+                         speaker=speaker, confidence=(speaker or {}).get("confidence", 0.3))
+        # no cue: a continuation of the previous quote of the same speaker
+        if prev is not None and prev.speaker is not None and \
+                qs.open_at - prev.marks[1] <= self.continuation_chars and \
+                not self._other_speaker_between(doc, prev.marks[1], qs.open_at,
+                                                (prev.cue or {}).get("start")):
+            speaker = dict(prev.speaker, resolution="continuation",
+                           confidence=round(prev.speaker.get("confidence", 0.5) * 0.9, 3))
+            return Quote(**base, cue=None, speaker=speaker, confidence=speaker["confidence"])
+        # a cue in the sentence just before that ends in a colon ("From the minister:")
+        speaker = self._speaker_from_previous_line(doc, qs, resolver)
+        return Quote(**base, cue=None, speaker=speaker, confidence=(speaker or {}).get("confidence", 0.2))
+
+    def _cue_after(self, doc: Doc, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
+        """Cue in the frame after the closing mark: "…,” he said", "“…” - Name"."""
+        first = _first_token_at_or_after(doc, qs.close_at + 1)
+        if first is None:
+            return None, None
+        gap = doc.text[qs.close_at + 1:first.idx]
+        if "\n" in gap:
+            return None, None
+        if first.text in DASHES:
+            name = _next_name(doc, first.i + 1)
+            if name is not None:
+                return None, name
+        sent_end = first.sent.end
+        limit = min(sent_end, first.i + self.max_cue_distance)
+        if doc.text[qs.start:qs.end].rstrip()[-1:] in ".!?…" and first.text[:1].isupper() \
+                and first.lower_ not in PRONOUN_SPEAKERS:
+            # "…security.” Éder, for his part, framed …": a new sentence starts after the quote;
+            # only a short "Name said." frame still belongs to it
+            limit = min(sent_end, first.i + 4)
+            if sent_end - first.i > 5:
+                return None, None
+        for tok in doc[first.i:limit]:
+            if tok.text in QUOTE_CHARS or (tok.text in "“«„" ):
+                break
+            if self._is_cue(tok):
+                return tok, _subject(tok)
+        return None, None
+
+    def _cue_before(self, doc: Doc, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
+        """Cue before the opening mark in the same sentence: "He then added: “…”", "Name: “…”"."""
+        last = _last_token_before(doc, qs.open_at)
+        if last is None:
+            return None, None
+        if "\n" in doc.text[last.idx + len(last):qs.open_at] and last.text != ":":
+            return None, None
+        if last.text in (".", "!", "?", "”", '"', "»"):  # the quote opens a new sentence
+            return None, None
+        sent_start = last.sent.start
+        # the sentence that holds the mark, or the previous one when the mark opens a sentence
+        frame = doc[sent_start:last.i + 1]
+        if last.text == ":":
+            name = _prev_name(doc, last.i - 1)
+            cue = None
+            for tok in reversed(list(frame)):
+                if tok.text in QUOTE_CHARS:
+                    break
+                if self._is_cue(tok):
+                    cue = tok
+                    break
+            if cue is not None:
+                return cue, _subject(cue)
+            if name is not None:
+                return None, name
+        for tok in reversed(list(frame)[-self.max_cue_distance - 6:]):
+            if tok.text in QUOTE_CHARS:
+                break
+            if self._is_cue(tok) and not any(c.dep_ in ("ccomp", "dobj") and c.idx < qs.open_at and
+                                              c.i > tok.i for c in tok.children if not c.is_punct):
+                return tok, _subject(tok)
+        return None, None
+
+    def _speaker_from_previous_line(self, doc: Doc, qs: QuoteSpan, resolver: SpeakerResolver):
+        last = _last_token_before(doc, qs.open_at)
+        if last is None or last.text != ":":
+            return None
+        name = _prev_name(doc, last.i - 1)
+        return resolver.resolve(name) if name is not None else None
+
+    def _other_speaker_between(self, doc: Doc, a: int, b: int, own_cue: int | None) -> bool:
+        """Is there a cue of someone else between two quotes (not the first quote's own cue)?"""
+        span = doc.char_span(a + 1, b, alignment_mode="contract")
+        if span is None:
+            return False
+        return any(self._is_cue(t) and t.idx != own_cue for t in span)
+
+    def _is_cue(self, tok: Token) -> bool:
+        if tok.pos_ not in ("VERB", "AUX") and tok.tag_ not in ("VBD", "VBZ", "VBP", "VBG", "VBN", "VB"):
+            return False
+        return tok.lemma_.lower() in self.speech or tok.lemma_.lower() in self.belief
+
+    # -- indirect and mixed quotes ---------------------------------------------------------------
+    def _indirect(self, doc: Doc, resolver: SpeakerResolver, partial: list[QuoteSpan],
+                  covered: list[tuple[int, int]]):
+        taken = list(covered)
+
+        def free(a: int, b: int) -> bool:
+            return all(b <= s or a >= e for s, e in taken)
+
+        for tok in doc:
+            lemma = tok.lemma_.lower()
+            if tok.pos_ != "VERB" or (lemma not in self.speech and lemma not in self.belief):
+                continue
+            if tok.tag_ == "VBN" and not any(c.dep_ == "agent" for c in tok.children):
+                continue  # "Samper's government, accused of …": the subject is not the speaker
+            clause = _reported_clause(tok, lemma in self.belief)
+            if clause is None:
+                continue
+            a, b = clause
+            if b - a < 12 or not free(a, b):
+                continue
+            subj_tok = _subject(tok)
+            speaker = resolver.resolve(subj_tok) if subj_tok is not None else resolver.subject_of(tok)
+            if speaker is None:
+                continue
+            kind = "mixed" if any(a <= p.open_at and p.close_at < b for p in partial) else "indirect"
+            taken.append((a, b))
+            yield Quote(text=doc.text[a:b], start=a, end=b, kind=kind, cue=_tok_dict(tok),
+                        speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.85, 3))
+        yield from self._according_to(doc, resolver, free, taken)
+        yield from self._to_x(doc, resolver, free, taken)
+
+    def _according_to(self, doc: Doc, resolver: SpeakerResolver, free, taken):
+        for tok in doc:
+            if tok.lower_ != "according" or tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
+                continue
+            pobj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
+            if pobj is None:
+                continue
+            sent = tok.sent
+            phrase = (tok.i, max(t.i for t in pobj.subtree) + 1)
+            # content: the rest of the sentence, without the attribution phrase and its commas
+            if phrase[0] - sent.start > sent.end - phrase[1]:
+                span = doc[sent.start:phrase[0]]
+            else:
+                span = doc[phrase[1]:sent.end]
+            a, b = _trim(doc, span)
+            if b - a < 12 or not free(a, b):
+                continue
+            speaker = resolver.resolve(pobj)
+            taken.append((a, b))
+            yield Quote(text=doc.text[a:b], start=a, end=b, kind="indirect",
+                        cue={"text": doc[tok.i:tok.i + 2].text, "start": tok.idx,
+                             "end": doc[tok.i + 1].idx + len(doc[tok.i + 1])},
+                        speaker=speaker, confidence=round((speaker or {}).get("confidence", 0.3) * 0.85, 3))
+
+    def _to_x(self, doc: Doc, resolver: SpeakerResolver, free, taken):
+        """Positions framed as "To U.S. officials, the numbers tell …", "To some, like X, …"."""
+        for sent in doc.sents:
+            first = sent[0]
+            if first.lower_ != "to" or first.i + 1 >= sent.end:
+                continue
+            commas = [t.i for t in sent if t.text == ","]
+            if not commas or commas[0] - first.i > 8:
+                continue
+            holder_toks = doc[first.i + 1:commas[0]]
+            end_phrase = commas[0] + 1
+            if end_phrase < sent.end and doc[end_phrase].lower_ in ("like", "including", "such") \
+                    and len(commas) > 1:
+                holder_toks = doc[end_phrase + 1:commas[1]]
+                end_phrase = commas[1] + 1
+            # skip a discourse adverb: "To Washington, though, …"
+            if end_phrase + 1 < sent.end and doc[end_phrase].pos_ in ("ADV", "SCONJ", "CCONJ") and \
+                    doc[end_phrase + 1].text == ",":
+                end_phrase += 2
+            if len(holder_toks) == 0 or not any(t.pos_ in ("PROPN", "NOUN") for t in holder_toks):
+                continue
+            a, b = _trim(doc, doc[end_phrase:sent.end])
+            if b - a < 12 or not free(a, b):
+                continue
+            speaker = resolver.resolve(holder_toks.root)
+            if speaker is None:
+                continue
+            taken.append((a, b))
+            yield Quote(text=doc.text[a:b], start=a, end=b, kind="indirect",
+                        cue={"text": first.text, "start": first.idx, "end": first.idx + len(first)},
+                        speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.7, 3))
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers on tokens
+# ---------------------------------------------------------------------------------------------
+
+def _only_space_or_punct(s: str) -> bool:
+    return all(ch.isspace() or not ch.isalnum() for ch in s)
+
+
+def _tok_dict(tok: Token) -> dict:
+    return {"text": tok.text, "start": tok.idx, "end": tok.idx + len(tok)}
+
+
+def _first_token_at_or_after(doc: Doc, char: int) -> Token | None:
+    for tok in doc[_token_index_at(doc, char):]:
+        if tok.idx >= char and not tok.is_space and tok.text not in ",":
+            return tok
+    return None
+
+
+def _last_token_before(doc: Doc, char: int) -> Token | None:
+    i = _token_index_at(doc, char)
+    for tok in reversed(doc[:i + 1]):
+        if tok.idx + len(tok) <= char and not tok.is_space:
+            return tok
+    return None
+
+
+def _token_index_at(doc: Doc, char: int) -> int:
+    lo, hi = 0, len(doc) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if doc[mid].idx <= char:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _subject(verb: Token) -> Token | None:
+    for c in verb.children:
+        if c.dep_ in SUBJECT_DEPS:
+            return c
+    # "said Pedro Sánchez" parsed with the name as object or attr
+    for c in verb.children:
+        if c.dep_ in ("dobj", "attr", "npadvmod") and (c.ent_type_ in ("PERSON", "ORG") or c.pos_ == "PROPN") \
+                and c.i > verb.i:
+            return c
+    # "was quoted as saying", "lamenting that …" (a participle): the subject of the governing verb
+    if verb.dep_ in ("advcl", "xcomp", "conj", "pcomp", "acl") and verb.head is not verb:
+        return _subject(verb.head)
+    return _left_subject(verb)
+
+
+def _left_subject(verb: Token) -> Token | None:
+    """Fallback for a misparsed clause: the noun phrase right before the verb is its subject."""
+    i = verb.i - 1
+    while i >= verb.sent.start and verb.doc[i].pos_ in ("ADV", "AUX", "PART"):
+        i -= 1
+    if i < verb.sent.start or verb.doc[i].pos_ not in ("NOUN", "PROPN", "PRON"):
+        return None
+    floor = verb.sent.start
+    for j in range(i, verb.sent.start - 1, -1):  # never climb across a line break
+        if "\n" in verb.doc[j].text:
+            floor = j + 1
+            break
+    tok = best = verb.doc[i]
+    while floor <= tok.head.i < verb.i and tok.head.pos_ in ("NOUN", "PROPN", "ADP"):
+        tok = tok.head
+        if tok.pos_ in ("NOUN", "PROPN"):
+            best = tok
+    return best
+
+
+def _next_name(doc: Doc, i: int) -> Token | None:
+    if i < len(doc) and doc[i].pos_ == "PROPN":
+        j = i
+        while j + 1 < len(doc) and doc[j + 1].pos_ == "PROPN":
+            j += 1
+        return doc[j]
+    return None
+
+
+def _prev_name(doc: Doc, i: int) -> Token | None:
+    if i >= 0 and (doc[i].pos_ == "PROPN" or doc[i].ent_type_ in ("PERSON", "ORG")):
+        return doc[i]
+    return None
+
+
+def _reported_clause(verb: Token, belief: bool) -> tuple[int, int] | None:
+    """Character span of the clause a reporting verb introduces ("that the plan failed")."""
+    for c in verb.children:
+        if c.dep_ == "ccomp" and c.i > verb.i:
+            toks = [t for t in c.subtree]
+            toks = [t for t in toks if t.dep_ != "mark" or t.i != toks[0].i]
+            if not toks:
+                return None
+            return _trim_tokens(toks)
+    for c in verb.children:  # "accused them of overstepping …", "warned of …"
+        if c.dep_ == "prep" and c.lower_ in ("of", "about") and c.i > verb.i:
+            obj = next((g for g in c.children if g.dep_ in ("pcomp", "pobj")), None)
+            if obj is not None:
+                return _trim_tokens(list(obj.subtree))
+    if belief and verb.lemma_.lower() in ("support", "back", "oppose", "favor", "favour", "endorse",
+                                          "reject"):
+        obj = next((c for c in verb.children if c.dep_ == "dobj"), None)
+        if obj is not None:
+            toks = [verb] + list(obj.subtree)
+            return _trim_tokens(toks)
+    return None
+
+
+def _trim_tokens(toks) -> tuple[int, int]:
+    toks = sorted(toks, key=lambda t: t.i)
+    while toks and (toks[0].is_punct or toks[0].is_space or toks[0].lower_ == "that"):
+        toks = toks[1:]
+    while toks and (toks[-1].is_punct or toks[-1].is_space) and toks[-1].text not in "”\"»":
+        toks = toks[:-1]
+    if not toks:
+        return (0, 0)
+    return toks[0].idx, toks[-1].idx + len(toks[-1])
+
+
+def _trim(doc: Doc, span: Span) -> tuple[int, int]:
+    return _trim_tokens(list(span))
+
+
+@Language.factory("stancekit_quotes", requires=["doc.sents", "token.dep", "doc._.stancekit_entities"],
+                  assigns=["doc._.stancekit_quotes"],
+                  default_config={"indirect": True, "max_cue_distance": 8, "continuation_chars": 600})
+def make_quote_finder(nlp: Language, name: str, indirect: bool, max_cue_distance: int,
+                      continuation_chars: int) -> QuoteFinder:
+    return QuoteFinder(nlp, name, indirect=indirect, max_cue_distance=max_cue_distance,
+                       continuation_chars=continuation_chars)

