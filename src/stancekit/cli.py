@@ -54,9 +54,13 @@ def run(
 ):
     """Run the pipeline over INPUTS and write records to --out."""
     from .config import load_config
-    from .pipeline import Pipeline, run_corpus
+    from .ingest import check_inputs
+    from .pipeline import Pipeline, check_out_dir, run_corpus
+    from .targets import load_target
 
     try:
+        check_inputs(inputs)
+        check_out_dir(out, force=force, resume=resume)
         cfg = load_config(config, device=device, batch_size=batch_size, targets=list(target) if target else None,
                           stance_backend=backend, stance_model=model, claims=False if no_claims else None)
         rows: list = []
@@ -71,7 +75,8 @@ def run(
             if not quiet and sys.stderr.isatty() and n_seen[0] % 100 == 0:
                 typer.echo(f"… {n_seen[0]} documents", err=True)
 
-        pipe = Pipeline(cfg)
+        targets_ = [load_target(t) for t in cfg.targets]
+        pipe = Pipeline(cfg, targets=targets_)
         manifest = run_corpus(inputs, out, pipeline=pipe, force=force, resume=resume, parquet=parquet,
                               on_result=on_result)
     except StancekitError as exc:

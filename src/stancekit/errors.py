@@ -59,7 +59,7 @@ class DocumentError(StancekitError):
 
     def __init__(self, error: Errors, *, doc_id: str | None = None, source: str | None = None,
                  stage: str = "ingest", **kwargs):
-        super().__init__(error, **kwargs)
+        super().__init__(error, doc_id=doc_id, source=source, stage=stage, **kwargs)
         self.doc_id = doc_id
         self.source = source
         self.stage = stage

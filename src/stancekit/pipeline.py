@@ -129,15 +129,14 @@ class Pipeline:
                 try:
                     doc = self.nlp(piece)
                     part = _extract(doc, off)
+                    if self.config.claims:
+                        part["claims"] = self._claims(doc, batch[i], off)
                 except Exception as exc:  # one bad document never stops the batch
                     extracted[i] = {"failed": exc}
                     continue
-                acc = extracted.setdefault(i, {"entities": [], "quotes": [], "warnings": [], "claims": [],
-                                               "docs": []})
-                for key in ("entities", "quotes", "warnings"):
-                    acc[key].extend(part[key])
-                if self.config.claims:
-                    acc["claims"].extend(self._claims(doc, batch[i], off))
+                acc = extracted.setdefault(i, {"entities": [], "quotes": [], "warnings": [], "claims": []})
+                for key in ("entities", "quotes", "warnings", "claims"):
+                    acc[key].extend(part.get(key, []))
         self.timings["spacy"] += time.perf_counter() - t0
         # stance for every quote and claim of the batch in one engine call
         stance_jobs = []
@@ -280,14 +279,22 @@ def split_chunks(text: str, limit: int) -> list[tuple[int, str]]:
 # corpus runs
 # ---------------------------------------------------------------------------------------------
 
+def check_out_dir(out_dir: Path, *, force: bool, resume: bool) -> None:
+    """Raise E002 when ``out_dir`` holds files and neither --force nor --resume was given."""
+    out_dir = Path(out_dir)
+    if resume and (out_dir / "documents.jsonl").exists():
+        return
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
+        raise StancekitError(Errors.E002, path=out_dir)
+
+
 def prepare_out_dir(out_dir: Path, *, force: bool, resume: bool) -> set[str]:
     out_dir = Path(out_dir)
+    check_out_dir(out_dir, force=force, resume=resume)
     if resume and (out_dir / "documents.jsonl").exists():
         done = completed_ids(out_dir)
         prune_incomplete(out_dir, done)
         return done
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise StancekitError(Errors.E002, path=out_dir)
     if out_dir.exists() and force:
         for name in ("documents", "quotes", "speakers", "claims", "errors"):
             for suffix in (".jsonl", ".parquet"):

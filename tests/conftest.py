@@ -1,0 +1,39 @@
+"""Shared fixtures. No test needs the network or ../shared (tests that read ../shared skip without it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEED = SHARED / "seeds" / "000_d6fffc65d73dbad0.txt"
+SAMPLE = REPO / "corpora" / "sample"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Few-shot heads are cached per test session, never in the user's home."""
+    os.environ.setdefault("STANCEKIT_CACHE", str(tmp_path_factory.mktemp("stancekit-cache")))
+    yield
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    """The small English pipeline with stancekit's entity and quote components (loaded once)."""
+    from stancekit.ner import load_spacy
+
+    nlp = load_spacy()
+    nlp.add_pipe("stancekit_entities")
+    nlp.add_pipe("stancekit_quotes")
+    return nlp
+
+
+@pytest.fixture(scope="session")
+def pipeline(nlp):
+    """The full default pipeline (fewshot stance on the bundled encoder), loaded once per session."""
+    import stancekit
+
+    return stancekit.load(nlp=nlp, claims=False)
