@@ -1,0 +1,1 @@
+"""Evaluation of stancekit stages on labelled data (quotes, stance, claims)."""

@@ -1,0 +1,158 @@
+"""Quantity parser: numbers, units, approximation, money, percentages, years and relative dates."""
+
+from __future__ import annotations
+
+import pytest
+
+from stancekit.quantities import parse_quantities
+
+
+def one(text: str, **kwargs) -> dict:
+    """The single quantity of ``text`` (fails when there is not exactly one)."""
+    found = parse_quantities(text, **kwargs)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def brief(q: dict) -> tuple:
+    return q["value"], q["unit"], q["approx"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the issue's examples
+    ("some 850 tonnes", (850, "tonne", "approximate")),
+    ("more than 250,000 hectares", (250000, "hectare", "lower_bound")),
+    ("billions of dollars", (1_000_000_000, "dollar", "lower_bound")),
+    # approximation words
+    ("about 3,000 families", (3000, "family", "approximate")),
+    ("roughly 1,200 troops", (1200, "troop", "approximate")),
+    ("an estimated 120,000 families", (120000, "family", "approximate")),
+    ("nearly 40 percent", (40, "percent", "upper_bound")),
+    ("almost 500 schools", (500, "school", "upper_bound")),
+    ("at least 200 farms", (200, "farm", "lower_bound")),
+    ("over 5,000 km", (5000, "kilometre", "lower_bound")),
+    ("up to 60 megawatts", (60, "megawatt", "upper_bound")),
+    ("less than 10 percent", (10, "percent", "upper_bound")),
+    ("fewer than 2,000 animals", (2000, "animal", "upper_bound")),
+    ("as many as 300 homes", (300, "home", "upper_bound")),
+    ("500 or more protesters", (500, None, "lower_bound")),
+    # written numbers and counted nouns
+    ("two soldiers", (2, "soldier", "exact")),
+    ("twelve people", (12, "person", "exact")),
+    ("two local leaders", (2, "leader", "exact")),
+    ("a decade", (1, "decade", "exact")),
+    ("half a million people", (500000, "person", "exact")),
+    ("some 40 million Colombians", (40_000_000, "colombian", "approximate")),
+    # money
+    ("$1.2 billion", (1_200_000_000, "dollar", "exact")),
+    ("at least $1.2 billion", (1_200_000_000, "dollar", "lower_bound")),
+    ("US$ 40 million", (40_000_000, "dollar", "exact")),
+    ("12 million euros", (12_000_000, "euro", "exact")),
+    ("£3bn", (3_000_000_000, "pound sterling", "exact")),
+    ("$4.5m", (4_500_000, "dollar", "exact")),
+    ("tens of millions of dollars", (10_000_000, "dollar", "lower_bound")),
+    # percentages
+    ("40 percent", (40, "percent", "exact")),
+    ("40%", (40, "percent", "exact")),
+    ("12 per cent", (12, "percent", "exact")),
+    ("3.2 percentage points", (3.2, "percentage point", "exact")),
+    # vague magnitudes and ratios
+    ("hundreds of thousands of refugees", (100000, "refugee", "lower_bound")),
+    ("dozens of people", (12, "person", "lower_bound")),
+    ("nearly double", (2, None, "upper_bound")),
+    ("cases have tripled", (3, None, "exact")),
+    ("three times as many", (3, None, "exact")),
+    ("less than a fifth of the price", (0.2, None, "upper_bound")),
+    # hyphenated durations
+    ("a three-year trial", (3, "year", "exact")),
+    ("a 40-day stoppage", (40, "day", "exact")),
+])
+def test_quantity_forms(text, expected):
+    assert brief(one(text)) == expected
+
+
+def test_offsets_and_text_cover_the_modifier():
+    text = "Yet coca cultivation has soared to more than 250,000 hectares, the highest ever."
+    q = one(text)
+    assert q["text"] == "more than 250,000 hectares"
+    assert text[q["start"]:q["end"]] == q["text"]
+
+
+def test_ranges_give_low_and_high():
+    q = one("between 10 and 20 people died")
+    assert (q["value"], q["value_max"], q["approx"], q["unit"]) == (10, 20, "range", "person")
+    q = one("the 10-20 range")
+    assert (q["value"], q["value_max"], q["approx"]) == (10, 20, "range")
+
+
+def test_year_ranges_and_decades():
+    q = one("between 2019 and 2021")
+    assert (q["value"], q["value_max"], q["unit"], q["date"]) == (2019, 2021, "year", "2019/2021")
+    q = one("the drug wars of the 1980s")
+    assert (q["value"], q["value_max"], q["approx"], q["date"]) == (1980, 1989, "range", "1980/1989")
+
+
+def test_calendar_year_is_a_year_with_a_date():
+    q = one("The last time Colombia was decertified, in 1996, the decision reverberated.")
+    assert (q["value"], q["unit"], q["approx"], q["date"]) == (1996, "year", "exact", "1996")
+
+
+def test_four_digit_count_is_not_a_year():
+    assert brief(one("In all, 2000 people signed the petition.")) == (2000, "person", "exact")
+
+
+def test_years_ago_resolved_against_the_article_date():
+    q = one("the figure from five years ago", ref_date="2025-09-01")
+    assert (q["value"], q["unit"], q["text"], q["date"]) == (5, "year", "five years", "2020")
+    assert "date" not in parse_quantities("the figure from five years ago")[0]
+    assert one("a decade ago", ref_date="2025-03-10")["date"] == "2015"
+    assert one("three months ago", ref_date="2025-03-10")["date"] == "2024-12"
+    assert one("two weeks ago", ref_date="2025-03-10")["date"] == "2025-02-24"
+
+
+def test_deictic_and_calendar_dates():
+    assert one("last year", ref_date="2025-09-01")["date"] == "2024"
+    assert one("Just last week", ref_date="2025-09-01")["date"] == "2025-08-25"
+    assert one("yesterday", ref_date="2025-09-01T08:00:00Z")["date"] == "2025-08-31"
+    q = one("By September 15, the White House will decide", ref_date="2025-09-01")
+    assert (q["value"], q["unit"], q["date"]) == (None, "date", "2025-09-15")
+    assert one("By September 15, the White House will decide")["date"] == "--09-15"
+    assert [q["date"] for q in parse_quantities("on 15 May 2024 and in March 2020")] == ["2024-05-15", "2020-03"]
+
+
+def test_rates_keep_the_base_unit():
+    q = one("an estimated $90 million a day")
+    assert brief(q) == (90_000_000, "dollar", "approximate") and q["per"] == "day"
+    q = one("about 3.5 million barrels a day")
+    assert brief(q) == (3_500_000, "barrel", "approximate") and q["per"] == "day"
+    assert brief(one("about $5 a dose")) == (5, "dollar", "approximate")
+
+
+def test_seed_sentence_quantities():
+    text = ("Authorities seized record quantities of cocaine – some 850 tonnes in 2024, nearly double "
+            "the figure from five years ago.")
+    got = [(q["text"], q["value"], q["unit"], q["approx"]) for q in parse_quantities(text)]
+    assert got == [("some 850 tonnes", 850, "tonne", "approximate"), ("2024", 2024, "year", "exact"),
+                   ("nearly double", 2, None, "upper_bound"), ("five years", 5, "year", "exact")]
+
+
+@pytest.mark.parametrize("text", [
+    "COVID-19 spread quickly", "The 5G network", "at 9 a.m. on Monday", "at 10:30 GMT",
+    "one of the most conflict-ridden departments", "for the second time", "World War II",
+])
+def test_not_quantities(text):
+    assert parse_quantities(text) == []
+
+
+def test_values_are_ints_when_whole_and_offsets_are_consistent():
+    text = "Inflation slowed to 3.1% in October from 3.7% a month earlier, and 1,500 jobs were lost."
+    found = parse_quantities(text)
+    assert [q["value"] for q in found] == [3.1, 3.7, 1500]
+    assert isinstance(found[-1]["value"], int)
+    for q in found:
+        assert text[q["start"]:q["end"]] == q["text"]
+
+
+def test_empty_and_numberless_text():
+    assert parse_quantities("") == []
+    assert parse_quantities("The mood in the square was tense.") == []
