@@ -87,7 +87,11 @@ def canonical_text(text: str) -> str:
         if text.endswith(suf) and len(text) > len(suf) + 1:
             text = text[: -len(suf)]
             break
-    return text.strip(" ,.;:")
+    text = text.strip(" ,;:")
+    # a final period goes, unless it closes an abbreviation ("U.N.", "Jr.", "Corp.")
+    if text.endswith(".") and not re.search(r"(?:\b\w\.\w|\b(?:Jr|Sr|Inc|Corp|Co|Ltd|St))\.$", text):
+        text = text[:-1]
+    return text.strip()
 
 
 class EntityLinker:

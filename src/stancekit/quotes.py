@@ -16,6 +16,7 @@ The ``stancekit_quotes`` spaCy component runs after ``stancekit_entities`` and w
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from spacy.language import Language
@@ -27,8 +28,10 @@ from .speakers import SpeakerResolver
 OPENERS = {"“": "”", "«": "»", "„": "“", '"': '"', "‹": "›"}
 CLOSERS = {"”", "»", "“", '"', "›"}
 QUOTE_CHARS = set(OPENERS) | CLOSERS
+QUOTE_TOKENS = QUOTE_CHARS | {"''", "``"}
 SUBJECT_DEPS = ("nsubj", "nsubjpass", "csubj")
-DASHES = ("-", "–", "—", "--")
+DASHES = ("-", "–", "—", "―", "--", "―-")
+_DASH_NAME = re.compile(r"[ \t\u00a0]*[-–—―]{1,2}[ \t\u00a0]*(?=\w)")
 PRONOUN_SPEAKERS = ("he", "she", "they", "it", "we", "i")
 MAX_QUOTE_CHARS = 5000
 
@@ -70,54 +73,99 @@ class Quote:
 def pair_quote_marks(text: str) -> tuple[list[QuoteSpan], list[dict]]:
     """Pair quotation marks in ``text``; return quote spans and warnings (code, offset).
 
-    Rules: curly and guillemet marks pair with their closers; a straight ``"`` opens when nothing is
-    open and closes otherwise; at a paragraph end an open quote continues only if the next paragraph
-    starts with an opening mark (the news convention for multi-paragraph quotes), otherwise the mark
-    is stray and skipped. A quote longer than ``MAX_QUOTE_CHARS`` is treated as stray.
+    Rules: a stack of open marks, at most two deep (a quote inside a block quote); ``”``/``»``
+    close the innermost open quote whatever opened it; a straight ``"`` (or a doubled ``''``)
+    closes an open straight quote, opens when it touches the next word and closes otherwise. At a
+    paragraph end an open quote continues only if the next paragraph reopens with the same kind of
+    mark (the news convention for multi-paragraph quotes); otherwise it is stray and skipped (W003).
+    A quote longer than ``MAX_QUOTE_CHARS`` is treated as stray. Mark offsets: ``open_at`` is the
+    first character of the opening mark, ``close_at`` the last character of the closing mark.
     """
     spans: list[QuoteSpan] = []
     warnings: list[dict] = []
-    open_at: int | None = None
-    first_open: int | None = None
-    open_char = ""
+    stack: list[tuple[int, str, int]] = []  # (offset, mark, mark length)
     n = len(text)
     i = 0
+
+    def close(at: int, length: int) -> None:
+        o, _, olen = stack.pop()
+        if at - o <= MAX_QUOTE_CHARS:
+            spans.append(QuoteSpan(o + olen, at, o, at + length - 1))
+        else:
+            warnings.append({"code": "W003", "offset": o})
+
     while i < n:
         ch = text[i]
-        if ch == "\n" and open_at is not None:
+        if ch == "\n" and stack:
+            # a line break ends a paragraph: the quote goes on only if the next one reopens it
             j = i
             while j < n and text[j].isspace():
                 j += 1
-            if j < n and text[j] in OPENERS and j > i:
-                i, open_at = j + 1, j  # the quote goes on in the next paragraph
+            mark, mlen = _mark_at(text, j) if j < n else ("", 0)
+            if mlen and len(stack) == 1 and _same_kind(mark, stack[0][1]) and _may_open(text, j, mlen):
+                i = j + mlen
                 continue
-            warnings.append({"code": "W003", "offset": first_open})
-            open_at = first_open = None
-        elif ch in QUOTE_CHARS:
-            closes = open_at is not None and (ch == OPENERS.get(open_char) or ch in "”»\"" or
-                                              (open_char == "„" and ch in "“”"))
-            if closes:
-                if i - first_open <= MAX_QUOTE_CHARS:
-                    spans.append(QuoteSpan(first_open + 1, i, first_open, i))
-                else:
-                    warnings.append({"code": "W003", "offset": first_open})
-                open_at = first_open = None
-            elif ch in OPENERS and (ch != '"' or _may_open(text, i)):
-                if open_at is not None:
-                    warnings.append({"code": "W003", "offset": first_open})
-                open_at = first_open = i
-                open_char = ch
+            for o, _, _ in stack:
+                warnings.append({"code": "W003", "offset": o})
+            stack = []
+            i += 1
+            continue
+        mark, mlen = _mark_at(text, i)
+        if not mlen:
+            i += 1
+            continue
+        if mark in ("”", "»", "›"):
+            if stack:
+                close(i, mlen)
             else:
                 warnings.append({"code": "W003", "offset": i})
-        i += 1
-    if open_at is not None:
-        warnings.append({"code": "W003", "offset": first_open})
+        elif mark in ('"', "''"):
+            top = stack[-1][1] if stack else None
+            opens = _may_open(text, i, mlen)
+            if top in ('"', "''", "``"):
+                close(i, mlen)
+            elif stack and not opens:
+                warnings.append({"code": "W005", "offset": i})
+                close(i, mlen)  # “ … " : a mixed pair, repaired
+            elif opens and len(stack) < 2:
+                stack.append((i, mark, mlen))
+            else:
+                warnings.append({"code": "W003", "offset": i})
+        elif mark == "“" and stack and stack[-1][1] == "„":
+            close(i, mlen)
+        else:  # an opening mark: “ « „ ‹ ``
+            if len(stack) >= 2 or (stack and stack[-1][1] == mark):
+                # “ … “ : the first one never closed; start again here
+                o = stack.pop()[0]
+                warnings.append({"code": "W003", "offset": o})
+            stack.append((i, mark, mlen))
+        i += mlen
+    for o, _, _ in stack:
+        warnings.append({"code": "W003", "offset": o})
+    spans.sort(key=lambda q: (q.open_at, q.close_at))
     return spans, warnings
 
 
-def _may_open(text: str, i: int) -> bool:
-    after = text[i + 1] if i + 1 < len(text) else " "
-    return not after.isspace()
+def _mark_at(text: str, i: int) -> tuple[str, int]:
+    ch = text[i]
+    if ch in "'`" and text[i:i + 2] in ("''", "``") and text[i + 2:i + 3] not in ("'", "`"):
+        return text[i:i + 2], 2
+    if ch in QUOTE_CHARS:
+        return ch, 1
+    return "", 0
+
+
+def _same_kind(a: str, b: str) -> bool:
+    straight = ('"', "''", "``")
+    return a == b or (a in straight and b in straight) or (a in "“„" and b in "“„") or a == "“" and b == "«"
+
+
+def _may_open(text: str, i: int, length: int = 1) -> bool:
+    after = text[i + length] if i + length < len(text) else " "
+    before = text[i - 1] if i > 0 else " "
+    if after.isspace() or after in ",.;:!?)":
+        return False
+    return before.isspace() or before in "([{—–-/:" or not before.isalnum()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,7 +176,7 @@ class QuoteFinder:
     """spaCy component that extracts quotes with cue and speaker (see the module doc)."""
 
     def __init__(self, nlp: Language, name: str = "stancekit_quotes", *, indirect: bool = True,
-                 max_cue_distance: int = 8, continuation_chars: int = 600):
+                 max_cue_distance: int = 12, continuation_chars: int = 600):
         self.name = name
         self.indirect = indirect
         self.max_cue_distance = max_cue_distance
@@ -137,6 +185,8 @@ class QuoteFinder:
         self.speech = c["speech"]
         self.belief = c["belief"]
         self.according = c["according"]
+        self.intent = c.get("intent", frozenset())
+        self.object = c.get("object", frozenset())
 
     def __call__(self, doc: Doc) -> Doc:
         warnings = list(doc._.stancekit_warnings or [])
@@ -146,24 +196,35 @@ class QuoteFinder:
         return doc
 
     def find(self, doc: Doc, warnings: list) -> list[Quote]:
+        if len(doc) == 0 or not (doc.has_annotation("SENT_START") or doc.has_annotation("DEP")):
+            if doc.text.strip():
+                warnings.append({"code": "W004", "offset": 0})
+            return []
         resolver = SpeakerResolver(doc)
         spans, mark_warnings = pair_quote_marks(doc.text)
         warnings.extend(mark_warnings)
         quotes: list[Quote] = []
         partial: list[QuoteSpan] = []
+        outer: list[tuple[int, int]] = []  # marks of the direct quotes found so far
         prev: Quote | None = None
         for qs in spans:
             content = doc.char_span(qs.start, qs.end, alignment_mode="expand")
             if content is None or len(content) == 0:
                 continue
-            if not self._is_direct(doc, qs, content):
-                partial.append(qs)
+            nested = any(o <= qs.open_at and qs.close_at <= c for o, c in outer)
+            if not self._is_direct(doc, qs, content) or self._inside_clause(doc, qs):
+                if not nested:
+                    partial.append(qs)
                 continue
-            quote = self._direct(doc, qs, content, resolver, prev)
+            quote = self._direct(doc, qs, content, resolver, None if nested else prev)
+            if nested and quote.cue is None and quote.speaker is None:
+                continue  # a quote inside a block quote counts only with its own cue
             quotes.append(quote)
-            prev = quote
+            if not nested:
+                outer.append((qs.open_at, qs.close_at))
+                prev = quote
         if self.indirect:
-            covered = [(q.start, q.end) for q in quotes]
+            covered = [(q.marks[0], q.marks[1] + 1) for q in quotes]
             for quote in self._indirect(doc, resolver, partial, covered):
                 quotes.append(quote)
         quotes.sort(key=lambda q: (q.start, q.end))
@@ -177,6 +238,8 @@ class QuoteFinder:
         inner = doc.text[qs.start:qs.end].rstrip()
         if inner[-1:] in ",.?!…:;" and len(words) >= 3:
             return True
+        if inner[-1:] in ",?!" and len(words) >= 2 and self._cue_after(doc, qs)[0] is not None:
+            return True  # "“We will,” she said, …"
         before = doc.text[max(0, qs.open_at - 3):qs.open_at]
         after = doc.text[qs.close_at + 1:qs.close_at + 4]
         if before.rstrip().endswith(":") and len(words) >= 3:
@@ -203,13 +266,13 @@ class QuoteFinder:
             speaker = resolver.resolve(speaker_tok) if speaker_tok is not None else None
             if speaker is None and cue_tok is not None:
                 speaker = resolver.subject_of(cue_tok)
-            return Quote(**base, cue=_tok_dict(cue_tok) if cue_tok is not None else None,
+            return Quote(**base, cue=_cue_dict(cue_tok) if cue_tok is not None else None,
                          speaker=speaker, confidence=(speaker or {}).get("confidence", 0.3))
         # no cue: a continuation of the previous quote of the same speaker
         if prev is not None and prev.speaker is not None and \
                 qs.open_at - prev.marks[1] <= self.continuation_chars and \
                 not self._other_speaker_between(doc, prev.marks[1], qs.open_at,
-                                                (prev.cue or {}).get("start")):
+                                                (prev.cue or {}).get("start"), prev.speaker, resolver):
             speaker = dict(prev.speaker, resolution="continuation",
                            confidence=round(prev.speaker.get("confidence", 0.5) * 0.9, 3))
             return Quote(**base, cue=None, speaker=speaker, confidence=speaker["confidence"])
@@ -219,6 +282,11 @@ class QuoteFinder:
 
     def _cue_after(self, doc: Doc, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
         """Cue in the frame after the closing mark: "…,” he said", "“…” - Name"."""
+        dash = _DASH_NAME.match(doc.text, qs.close_at + 1)
+        if dash is not None:  # "“…” ― Name" (a signed comment)
+            name = _name_at(doc, dash.end())
+            if name is not None:
+                return None, name
         first = _first_token_at_or_after(doc, qs.close_at + 1)
         if first is None:
             return None, None
@@ -239,7 +307,7 @@ class QuoteFinder:
             if sent_end - first.i > 5:
                 return None, None
         for tok in doc[first.i:limit]:
-            if tok.text in QUOTE_CHARS or (tok.text in "“«„" ):
+            if tok.text in QUOTE_TOKENS:
                 break
             if self._is_cue(tok):
                 return tok, _subject(tok)
@@ -261,7 +329,7 @@ class QuoteFinder:
             name = _prev_name(doc, last.i - 1)
             cue = None
             for tok in reversed(list(frame)):
-                if tok.text in QUOTE_CHARS:
+                if tok.text in QUOTE_TOKENS:
                     break
                 if self._is_cue(tok):
                     cue = tok
@@ -271,7 +339,7 @@ class QuoteFinder:
             if name is not None:
                 return None, name
         for tok in reversed(list(frame)[-self.max_cue_distance - 6:]):
-            if tok.text in QUOTE_CHARS:
+            if tok.text in QUOTE_TOKENS:
                 break
             if self._is_cue(tok) and not any(c.dep_ in ("ccomp", "dobj") and c.idx < qs.open_at and
                                               c.i > tok.i for c in tok.children if not c.is_punct):
@@ -285,12 +353,41 @@ class QuoteFinder:
         name = _prev_name(doc, last.i - 1)
         return resolver.resolve(name) if name is not None else None
 
-    def _other_speaker_between(self, doc: Doc, a: int, b: int, own_cue: int | None) -> bool:
-        """Is there a cue of someone else between two quotes (not the first quote's own cue)?"""
+    def _other_speaker_between(self, doc: Doc, a: int, b: int, own_cue: int | None, speaker: dict,
+                               resolver: SpeakerResolver) -> bool:
+        """Is there a cue of someone else between two quotes (not the first quote's own cue)?
+        A cue without a subject of its own ("…,” said Caddell, speaking of …") does not count."""
         span = doc.char_span(a + 1, b, alignment_mode="contract")
         if span is None:
             return False
-        return any(self._is_cue(t) and t.idx != own_cue for t in span)
+        for t in span:
+            if not self._is_cue(t) or t.idx == own_cue:
+                continue
+            subj = next((c for c in t.children if c.dep_ in SUBJECT_DEPS), None)
+            if subj is None:
+                continue
+            other = resolver.resolve(subj)
+            if other is None or other.get("name") != speaker.get("name"):
+                return True
+        return False
+
+    def _inside_clause(self, doc: Doc, qs: QuoteSpan) -> bool:
+        """Is the quoted span part of a clause a cue introduces, with words of the clause before the
+        mark ("He said the nation has become “more interested …”")? Then it is a mixed quote."""
+        first = _first_token_at_or_after(doc, qs.start)
+        if first is None:
+            return False
+        child, node = first, first.head
+        steps = 0
+        while node is not child and steps < 12:
+            if node.i < first.i and self._is_cue(node) and child.i > node.i and \
+                    child.dep_ in ("ccomp", "xcomp", "dobj", "prep", "oprd") and \
+                    child.left_edge.idx + len(child.left_edge) <= qs.open_at and \
+                    child.left_edge.i > node.i and node.sent == first.sent:
+                return True
+            child, node = node, node.head
+            steps += 1
+        return False
 
     def _is_cue(self, tok: Token) -> bool:
         if tok.pos_ not in ("VERB", "AUX") and tok.tag_ not in ("VBD", "VBZ", "VBP", "VBG", "VBN", "VB"):
@@ -305,28 +402,70 @@ class QuoteFinder:
         def free(a: int, b: int) -> bool:
             return all(b <= s or a >= e for s, e in taken)
 
-        for tok in doc:
-            lemma = tok.lemma_.lower()
-            if tok.pos_ != "VERB" or (lemma not in self.speech and lemma not in self.belief):
-                continue
-            if tok.tag_ == "VBN" and not any(c.dep_ == "agent" for c in tok.children):
-                continue  # "Samper's government, accused of …": the subject is not the speaker
-            clause = _reported_clause(tok, lemma in self.belief)
-            if clause is None:
-                continue
-            a, b = clause
-            if b - a < 12 or not free(a, b):
-                continue
-            subj_tok = _subject(tok)
-            speaker = resolver.resolve(subj_tok) if subj_tok is not None else resolver.subject_of(tok)
-            if speaker is None:
-                continue
-            kind = "mixed" if any(a <= p.open_at and p.close_at < b for p in partial) else "indirect"
-            taken.append((a, b))
-            yield Quote(text=doc.text[a:b], start=a, end=b, kind=kind, cue=_tok_dict(tok),
-                        speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.85, 3))
+        # fixed frames first: "according to X, …", "To X, …"
         yield from self._according_to(doc, resolver, free, taken)
         yield from self._to_x(doc, resolver, free, taken)
+        for tok in doc:
+            lemma = tok.lemma_.lower()
+            if tok.pos_ != "VERB" or not self._is_cue_lemma(lemma):
+                continue
+            if not free(tok.idx, tok.idx + len(tok)):
+                continue  # a reporting verb inside a quote is part of that quote
+            if _is_modifier_participle(tok):
+                continue  # "Samper's government, accused of …": the subject is not the speaker
+            clause = self._reported_clause(tok, lemma)
+            if clause is None:
+                continue
+            (a, b), how = clause
+            if b - a < (12 if how == "clause" else 6) or not free(a, b):
+                continue
+            subj_tok = _subject(tok)
+            if subj_tok is not None and a <= subj_tok.idx < b and subj_tok not in list(tok.subtree):
+                continue  # the "speaker" is inside the content: not an attribution
+            speaker = resolver.resolve(subj_tok) if subj_tok is not None else None
+            if speaker is None:
+                continue
+            if how != "clause" and speaker["resolution"] == "group" and speaker["confidence"] < 0.5:
+                continue  # "such sacrifices demand recognition": positions need a plausible holder
+            kind = "mixed" if any(a <= p.open_at and p.close_at < b for p in partial) else "indirect"
+            taken.append((a, b))
+            yield Quote(text=doc.text[a:b], start=a, end=b, kind=kind, cue=_cue_dict(tok),
+                        speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.85, 3))
+
+    def _is_cue_lemma(self, lemma: str) -> bool:
+        return lemma in self.speech or lemma in self.belief or lemma in self.intent or lemma in self.object
+
+    def _reported_clause(self, verb: Token, lemma: str):
+        """Character span of what a reporting verb introduces, and how it was found.
+
+        ``clause``: "said (that) the plan failed", "The plan failed, he said", "X, he said, Y";
+        ``prep``: "warned of …", "called for …"; ``xcomp``: "wants to …", "pledged to …";
+        ``object``: "criticized the plan".
+        """
+        kids = list(verb.children)
+        for c in kids:  # the clause after the verb first, then one before it
+            if c.dep_ == "ccomp" and c.i > verb.i:
+                return _trim_tokens(list(c.subtree)), "clause"
+        for c in kids:
+            if c.dep_ == "ccomp" and c.i < verb.i:
+                return _trim_tokens(list(c.subtree)), "clause"
+        # "X, he said, Y": the verb hangs off the main clause as a parenthetical
+        if verb.dep_ == "parataxis" and lemma in self.speech and verb.head.pos_ in ("VERB", "AUX"):
+            return _trim_tokens(_without(verb.head.subtree, verb)), "clause"
+        for c in kids:
+            if c.dep_ == "prep" and c.lower_ in PREP_CUES.get(lemma, ("of", "about")) and c.i > verb.i:
+                obj = next((g for g in c.children if g.dep_ in ("pcomp", "pobj")), None)
+                if obj is not None and not (obj.pos_ == "PRON" and obj.n_lefts + obj.n_rights == 0):
+                    return _trim_tokens(list(obj.subtree)), "prep"
+        if lemma in self.intent:
+            x = next((c for c in kids if c.dep_ == "xcomp" and c.i > verb.i and c.pos_ in ("VERB", "AUX")), None)
+            if x is not None:
+                return _trim_tokens(list(x.subtree)), "xcomp"
+        if lemma in self.object:
+            obj = next((c for c in kids if c.dep_ == "dobj" and c.i > verb.i), None)
+            if obj is not None and not (obj.pos_ == "PRON" and obj.n_lefts + obj.n_rights == 0):
+                return _trim_tokens(list(obj.subtree)), "object"
+        return None
 
     def _according_to(self, doc: Doc, resolver: SpeakerResolver, free, taken):
         for tok in doc:
@@ -451,11 +590,25 @@ def _left_subject(verb: Token) -> Token | None:
             floor = j + 1
             break
     tok = best = verb.doc[i]
+    if tok.pos_ == "PRON" or tok.ent_type_ == "PERSON":  # "… board of the Post Trump said": Trump
+        return tok
     while floor <= tok.head.i < verb.i and tok.head.pos_ in ("NOUN", "PROPN", "ADP"):
         tok = tok.head
         if tok.pos_ in ("NOUN", "PROPN"):
             best = tok
     return best
+
+
+def _name_at(doc: Doc, char: int) -> Token | None:
+    """The last token of the name that starts at ``char`` ("― Pamela Padilla" → Padilla)."""
+    tok = _first_token_at_or_after(doc, char)
+    if tok is None or not tok.text[:1].isupper():
+        return None
+    j = tok.i
+    while j + 1 < len(doc) and doc[j + 1].text[:1].isupper() and doc[j + 1].is_alpha and \
+            "\n" not in doc.text[doc[j].idx:doc[j + 1].idx] and j - tok.i < 4:
+        j += 1
+    return doc[j]
 
 
 def _next_name(doc: Doc, i: int) -> Token | None:
@@ -473,27 +626,46 @@ def _prev_name(doc: Doc, i: int) -> Token | None:
     return None
 
 
-def _reported_clause(verb: Token, belief: bool) -> tuple[int, int] | None:
-    """Character span of the clause a reporting verb introduces ("that the plan failed")."""
-    for c in verb.children:
-        if c.dep_ == "ccomp" and c.i > verb.i:
-            toks = [t for t in c.subtree]
-            toks = [t for t in toks if t.dep_ != "mark" or t.i != toks[0].i]
-            if not toks:
-                return None
-            return _trim_tokens(toks)
-    for c in verb.children:  # "accused them of overstepping …", "warned of …"
-        if c.dep_ == "prep" and c.lower_ in ("of", "about") and c.i > verb.i:
-            obj = next((g for g in c.children if g.dep_ in ("pcomp", "pobj")), None)
-            if obj is not None:
-                return _trim_tokens(list(obj.subtree))
-    if belief and verb.lemma_.lower() in ("support", "back", "oppose", "favor", "favour", "endorse",
-                                          "reject"):
-        obj = next((c for c in verb.children if c.dep_ == "dobj"), None)
-        if obj is not None:
-            toks = [verb] + list(obj.subtree)
-            return _trim_tokens(toks)
-    return None
+def _without(tokens, verb: Token) -> list[Token]:
+    """Tokens of a clause without the reporting frame (the verb and its own subtree)."""
+    frame = {t.i for t in verb.subtree}
+    return [t for t in tokens if t.i not in frame]
+
+
+def _is_modifier_participle(tok: Token) -> bool:
+    """A participle that modifies a noun ("the man accused of …") or a passive without an agent."""
+    if tok.tag_ != "VBN":
+        return False
+    kids = {c.dep_ for c in tok.children}
+    if "agent" in kids:
+        return False
+    if "auxpass" in kids:
+        return True
+    if "aux" in kids or "nsubj" in kids:  # "has said"; a past tense tagged as participle
+        return False
+    return True
+
+
+def _cue_dict(verb: Token) -> dict:
+    """The cue with its auxiliaries and negation ("has said", "did not say")."""
+    doc = verb.doc
+    parts = [verb] + [c for c in verb.children if c.dep_ in ("aux", "neg") and c.i < verb.i
+                      and verb.i - c.i <= 3]
+    parts += [c for c in verb.children if c.dep_ == "prt" and c.i == verb.i + 1]
+    lo = min(t.i for t in parts)
+    hi = max(t.i for t in parts)
+    if any(doc[k].is_punct for k in range(lo, hi + 1)):
+        lo, hi = verb.i, verb.i
+    a, b = doc[lo].idx, doc[hi].idx + len(doc[hi])
+    return {"text": doc.text[a:b], "start": a, "end": b}
+
+
+PREP_CUES = {"call": ("for", "on"), "push": ("for",), "point": ("to",), "argue": ("for", "against"),
+             "advocate": ("for",), "talk": ("about",), "speak": ("about", "of", "out"),
+             "complain": ("about", "of"), "warn": ("of", "about", "against"), "accuse": ("of",),
+             "worry": ("about",), "boast": ("about", "of"), "ask": ("about", "for"),
+             "testify": ("about",), "lobby": ("for", "against"), "campaign": ("for", "against"),
+             "rail": ("against",), "express": ("about",)}
 
 
 def _trim_tokens(toks) -> tuple[int, int]:
@@ -513,7 +685,7 @@ def _trim(doc: Doc, span: Span) -> tuple[int, int]:
 
 @Language.factory("stancekit_quotes", requires=["doc.sents", "token.dep", "doc._.stancekit_entities"],
                   assigns=["doc._.stancekit_quotes"],
-                  default_config={"indirect": True, "max_cue_distance": 8, "continuation_chars": 600})
+                  default_config={"indirect": True, "max_cue_distance": 12, "continuation_chars": 600})
 def make_quote_finder(nlp: Language, name: str, indirect: bool, max_cue_distance: int,
                       continuation_chars: int) -> QuoteFinder:
     return QuoteFinder(nlp, name, indirect=indirect, max_cue_distance=max_cue_distance,

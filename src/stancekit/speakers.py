@@ -92,16 +92,17 @@ class SpeakerResolver:
     def resolve(self, tok: Token | None) -> dict | None:
         if tok is None:
             return None
+        tok = _named(tok)  # "the trial's principal investigator, Dr. Marta Villanueva" → the name
         low = tok.lower_
         if low in RELATIVE and tok.head.dep_ == "relcl":
-            antecedent = tok.head.head
+            antecedent = _named(tok.head.head)
             found = self.resolve(antecedent)
             if found is not None:
                 return dict(found, resolution="relative", mention=_mention(tok),
                             confidence=min(found["confidence"], 0.9))
             return None
         if low in PERSON_PRONOUNS or low in GROUP_PRONOUNS or low in THING_PRONOUNS:
-            return self._pronoun(tok)
+            return self._pronoun(tok) or self._unresolved(tok)
         ent = self._by_token.get(tok.i)
         if ent is None:
             # a name inside the noun phrase ("the Colombian Embassy in Washington")
@@ -120,8 +121,21 @@ class SpeakerResolver:
             label = "PERSON" if canonical in self.roles else "ORG"
             return self._record(canonical, label, _mention(tok), "name", 0.75)
         if tok.pos_ in ("NOUN", "PROPN"):
-            return self._nominal(tok)
+            return self._nominal(tok) or self._group(tok)
+        if tok.pos_ in ("PRON", "NUM", "DET", "ADJ") and low not in RELATIVE and tok.dep_ in SUBJECT_DEPS:
+            return self._group(tok)  # "one", "many", "those close to him"
         return None
+
+    def _group(self, tok: Token) -> dict:
+        """Fallback: the noun phrase itself is the speaker ("sources", "a source", "the network")."""
+        phrase = _phrase(tok)
+        text = " ".join(t.text for t in phrase)
+        return self._record(canonical_text(text) or tok.text, "GROUP", _mention_span(phrase), "group", 0.4)
+
+    def _unresolved(self, tok: Token) -> dict:
+        """A pronoun without an antecedent in reach: kept with its own text and a low confidence."""
+        label = "PERSON" if tok.lower_ in PERSON_PRONOUNS else "GROUP"
+        return self._record(tok.text, label, _mention(tok), "pronoun", 0.15)
 
     def _record(self, name: str, label: str, mention: dict, resolution: str, confidence: float) -> dict:
         info = self.roles.get(name) or {}
@@ -189,6 +203,18 @@ class SpeakerResolver:
         if head in speaker_nouns() or is_title_token(tok):
             return self._record(canonical_text(text), "GROUP", _mention_span(phrase), "group", 0.6)
         return None
+
+
+def _named(tok: Token) -> Token:
+    """Prefer the name in an apposition: "Petro, a leftist who …" and "the minister, Pedro Sánchez,
+    who …" both refer to the name."""
+    if tok.dep_ == "appos" and tok.pos_ != "PROPN" and tok.head.pos_ == "PROPN":
+        return tok.head
+    if tok.pos_ != "PROPN" or is_title_token(tok):
+        appos = next((c for c in tok.children if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
+        if appos is not None:
+            return appos
+    return tok
 
 
 def _is_subject(tok: Token) -> bool:

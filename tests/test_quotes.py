@@ -1,0 +1,201 @@
+"""Quote stage: quote-mark pairing (pure functions) and the layouts of the quote issue (parsed with
+the small English pipeline from the ``nlp`` fixture)."""
+
+from __future__ import annotations
+
+import pytest
+
+from stancekit.quotes import pair_quote_marks
+from tests.conftest import SEED
+
+
+def contents(text: str) -> list[str]:
+    spans, _ = pair_quote_marks(text)
+    return [text[s.start:s.end] for s in spans]
+
+
+def codes(text: str) -> list[str]:
+    return [w["code"] for w in pair_quote_marks(text)[1]]
+
+
+# -- pairing ---------------------------------------------------------------------------------------
+
+def test_pairs_curly_and_straight():
+    assert contents('He said “we will” and then "win."') == ["we will", "win."]
+
+
+def test_straight_closes_curly_with_repair_warning():
+    text = "She said “we are done\" and left."
+    assert contents(text) == ["we are done"]
+    assert codes(text) == ["W005"]
+
+
+def test_stray_marks_are_skipped_not_fatal():
+    text = "A stray ” closer and an “ opener that never closes."
+    assert contents(text) == []
+    assert codes(text) == ["W003", "W003"]
+
+
+def test_multi_paragraph_quote_reopens():
+    text = "“First paragraph of the quote.\n\n“Second paragraph,” she said."
+    spans, warnings = pair_quote_marks(text)
+    assert len(spans) == 1 and not warnings
+    assert text[spans[0].start:spans[0].end].endswith("Second paragraph,")
+
+
+def test_paragraph_end_without_reopen_is_stray():
+    text = '"Kevin was snoring.\n\n“Here he is,” she said.'
+    assert contents(text) == ["Here he is,"]
+    assert codes(text) == ["W003"]
+
+
+def test_nested_quote_inside_block_quote():
+    text = '"The piece said “Finally,” she told me, and more." end'
+    assert contents(text) == ["The piece said “Finally,” she told me, and more.", "Finally,"]
+
+
+def test_doubled_apostrophes_are_marks():
+    text = "''This isn't tax reform,'' said Douglas Holtz-Eakin."
+    spans, _ = pair_quote_marks(text)
+    assert [text[s.start:s.end] for s in spans] == ["This isn't tax reform,"]
+    assert text[spans[0].close_at] == "'" and text[spans[0].close_at + 1] == " "
+
+
+def test_apostrophes_are_not_marks():
+    assert contents("It's the party's plan, isn't it?") == []
+
+
+# -- layouts -----------------------------------------------------------------------------------------
+
+def quotes_of(nlp, text):
+    doc = nlp(text)
+    qs = doc._.stancekit_quotes
+    for q in qs:  # offsets are exact everywhere
+        assert q["text"] == doc.text[q["start"]:q["end"]]
+        if q["cue"]:
+            assert q["cue"]["text"] == doc.text[q["cue"]["start"]:q["cue"]["end"]]
+        if q["speaker"]:
+            m = q["speaker"]["mention"]
+            assert m["text"] == doc.text[m["start"]:m["end"]]
+    return doc, qs
+
+
+def test_said_after_quote(nlp):
+    _, qs = quotes_of(nlp, "“The budget is a disgrace,” Senator Maria Lopez said on Tuesday.")
+    assert len(qs) == 1
+    assert qs[0]["kind"] == "direct" and qs[0]["text"] == "The budget is a disgrace"
+    assert qs[0]["speaker"]["name"] == "Maria Lopez"
+    assert qs[0]["cue"]["text"] == "said"
+
+
+def test_cue_inside_quote_gives_same_speaker(nlp):
+    _, qs = quotes_of(nlp, "Governor Anna Berg spoke to reporters. “We will,” she said, “win this fight.”")
+    direct = [q for q in qs if q["kind"] == "direct"]
+    assert [q["text"] for q in direct] == ["We will", "win this fight."]
+    assert {q["speaker"]["name"] for q in direct} == {"Anna Berg"}
+
+
+def test_dash_name_layout(nlp):
+    _, qs = quotes_of(nlp, "“Maybe we can build a wall around the stadium.” ― Steve Quinlan\n")
+    assert len(qs) == 1 and qs[0]["speaker"]["name"] == "Steve Quinlan"
+
+
+def test_name_colon_layout(nlp):
+    _, qs = quotes_of(nlp, "Mayor John Smith: “We are ready for the storm and we will rebuild.”")
+    assert len(qs) == 1 and qs[0]["speaker"]["name"] == "John Smith"
+
+
+def test_from_x_on_previous_line(nlp):
+    text = "From Senator Paula Reyes:\n“This bill protects every worker in the state.”"
+    _, qs = quotes_of(nlp, text)
+    assert len(qs) == 1 and qs[0]["speaker"]["name"] == "Paula Reyes"
+
+
+def test_speaker_in_previous_sentence(nlp):
+    text = ("Prime Minister Ellen Hart spoke after the vote. She was angry. “This result is a betrayal of "
+            "the voters,” she said.")
+    _, qs = quotes_of(nlp, text)
+    assert qs[0]["speaker"]["name"] == "Ellen Hart"
+    assert qs[0]["speaker"]["resolution"] == "pronoun"
+
+
+def test_appositive_aside(nlp):
+    text = "Mark Davis, who replaced Tom Lee in July, said that the company would cut its prices next year."
+    _, qs = quotes_of(nlp, text)
+    assert len(qs) == 1 and qs[0]["kind"] == "indirect"
+    assert qs[0]["speaker"]["name"] == "Mark Davis"
+    assert qs[0]["text"] == "the company would cut its prices next year"
+
+
+def test_nominal_speaker_is_the_minister(nlp):
+    text = ("Finance Minister Carla Ortiz presented the budget on Monday. The minister said that taxes "
+            "would not rise this year.")
+    _, qs = quotes_of(nlp, text)
+    assert qs[-1]["speaker"]["name"] == "Carla Ortiz"
+    assert qs[-1]["speaker"]["role"] == "Finance Minister"
+
+
+def test_organisation_speaker(nlp):
+    _, qs = quotes_of(nlp, "The World Health Organization said that the outbreak was under control.")
+    assert qs[0]["speaker"]["name"] == "World Health Organization"
+    assert qs[0]["speaker"]["label"] == "ORG"
+
+
+def test_unquoted_clause_before_said(nlp):
+    text = "The protocol called for the nominee to be taken to a trauma center, sources said."
+    _, qs = quotes_of(nlp, text)
+    assert qs[0]["kind"] == "indirect"
+    assert qs[0]["text"].startswith("The protocol called for")
+    assert qs[0]["speaker"]["mention"]["text"] == "sources"
+
+
+def test_according_to(nlp):
+    _, qs = quotes_of(nlp, "According to the police report, the driver was not wearing a seat belt.")
+    assert qs[0]["cue"]["text"] == "According to"
+    assert qs[0]["text"] == "the driver was not wearing a seat belt"
+
+
+def test_position_verb_with_infinitive(nlp):
+    _, qs = quotes_of(nlp, "Senator Bill Moss wants to release all the committee's investigations.")
+    assert qs[0]["text"] == "to release all the committee's investigations"
+    assert qs[0]["speaker"]["name"] == "Bill Moss"
+
+
+def test_mixed_quote(nlp):
+    text = "Mayor Ana Ruiz said the plan was “a betrayal of our city” and vowed to fight it."
+    _, qs = quotes_of(nlp, text)
+    mixed = [q for q in qs if q["kind"] == "mixed"]
+    assert mixed and mixed[0]["speaker"]["name"] == "Ana Ruiz"
+    assert "“a betrayal of our city”" in mixed[0]["text"]
+
+
+@pytest.mark.parametrize("text", [
+    "", "   \n\n  ", "“", "\"\"\"\"", "He said “never closed. And then ” again “", "!!! ??? ...",
+    "Путин сказал: «Мы победим». 习近平说：“我们会赢。” He said “yes.”", "“" * 50 + "x" + "”" * 3,
+])
+def test_bad_input_never_raises(nlp, text):
+    doc = nlp(text)
+    assert isinstance(doc._.stancekit_quotes, list)
+    assert {w["code"] for w in doc._.stancekit_warnings or []} <= {"W003", "W004", "W005"}
+
+
+def test_unbalanced_mark_warns(nlp):
+    doc = nlp("He said “this never ends. Then she left.")
+    assert "W003" in {w["code"] for w in doc._.stancekit_warnings}
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="seed article not available")
+def test_seed_article(nlp):
+    doc, qs = quotes_of(nlp, SEED.read_text(encoding="utf-8"))
+    direct = [q for q in qs if q["kind"] == "direct"]
+    by = {}
+    for q in direct:
+        by.setdefault(q["speaker"]["name"], []).append(q)
+    assert len(by["Pedro Sánchez"]) == 2
+    assert {q["speaker"]["mention"]["text"].lower() for q in by["Pedro Sánchez"]} == {"he"}
+    assert by["Gustavo Petro"][0]["cue"]["text"] == "posted"
+    assert len(by["Federico Gutiérrez"]) == 2
+    assert by["Federico Gutiérrez"][1]["speaker"]["resolution"] == "continuation"
+    assert "Alejandro Éder" in by
+    mixed = [q for q in qs if q["kind"] == "mixed"]
+    assert any(q["speaker"]["name"] == "Colombian Embassy" for q in mixed)
