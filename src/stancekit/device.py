@@ -38,11 +38,18 @@ def autocast(device) -> contextlib.AbstractContextManager:
     return torch.autocast(device_type="cuda", dtype=dtype)
 
 
+def pin(batch: dict, device) -> dict:
+    """Page-locked host tensors when they are bound for CUDA (so the copy can be asynchronous)."""
+    if device.type != "cuda":
+        return batch
+    return {k: v.pin_memory() for k, v in batch.items()}
+
+
 def to_device(batch: dict, device) -> dict:
     """Copy a dict of tensors to ``device``; pinned memory and non-blocking copies on CUDA."""
     if device.type != "cuda":
         return {k: v.to(device) for k, v in batch.items()}
-    return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
+    return {k: (v if v.is_pinned() else v.pin_memory()).to(device, non_blocking=True) for k, v in batch.items()}
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -60,11 +67,33 @@ def empty_cache(device) -> None:
         torch.cuda.empty_cache()
 
 
+def reset_peak_memory(device) -> None:
+    """Start a new peak: CUDA allocator statistics, or the process's peak RSS (Linux ``clear_refs``)."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:  # not Linux, or not allowed: the peak stays process-wide
+        pass
+
+
 def peak_memory_mb(device) -> float | None:
+    """Peak memory since :func:`reset_peak_memory`: CUDA allocated, or host peak RSS (VmHWM) on CPU."""
     import torch
 
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     try:
         import resource
 

@@ -3,9 +3,11 @@
 What it does for a list of inputs (single texts or (text, text) pairs):
 
 * identical inputs are computed once;
-* inputs are tokenised once, sorted by length and cut into *token-budget* batches
-  (``batch_len × longest ≤ max_tokens``), each padded only to its own longest item;
-* the next batch is collated on a worker thread while the model runs the current one;
+* inputs are tokenised once, in windows of ``window`` items: the next window is tokenised on a
+  worker thread while the model runs the current one;
+* each window is sorted by length and cut into *token-budget* batches
+  (``batch_len × longest ≤ max_tokens``), each padded only to its own longest item (dynamic padding);
+* the next batch is collated (and pinned, on CUDA) on a worker thread while the model runs the current one;
 * the model runs under ``torch.inference_mode()`` with bf16/fp16 autocast on CUDA, pinned memory and
   non-blocking copies (:mod:`stancekit.device`);
 * a batch that runs out of memory is split in two and retried, down to single items: no item is lost;
@@ -57,7 +59,7 @@ class InferenceEngine:
 
     def __init__(self, model, tokenizer, *, device="auto", max_tokens: int = 16384, max_batch: int = 256,
                  max_length: int = 256, head: Callable = logits_head, threads: int | None = None,
-                 overlap: bool = True):
+                 overlap: bool = True, window: int = 4096):
         self.device = dev.resolve_device(device, threads=threads) if isinstance(device, str) or device is None \
             else device
         self.model = model.to(self.device).eval()
@@ -67,6 +69,7 @@ class InferenceEngine:
         self.max_length = max_length
         self.head = head
         self.overlap = overlap
+        self.window = max(1, int(window))
         self.stats = EngineStats()
         self._fail_hook: Callable[[int], None] | None = None  # tests inject OOM here
 
@@ -86,21 +89,27 @@ class InferenceEngine:
             order.append(index[key])
         self.stats.items += len(inputs)
         self.stats.unique += len(unique)
-        encoded = self._tokenize(unique)
-        lengths = [len(ids) for ids in encoded["input_ids"]]
-        batches = self.plan_batches(lengths)
         results: list = [None] * len(unique)
-        if self.overlap and len(batches) > 1:
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                future = pool.submit(self._collate, encoded, batches[0])
-                for k, idx in enumerate(batches):
-                    batch = future.result()
-                    if k + 1 < len(batches):
-                        future = pool.submit(self._collate, encoded, batches[k + 1])
-                    self._run_batch(encoded, idx, batch, results)
+        windows = [list(range(s, min(s + self.window, len(unique)))) for s in range(0, len(unique), self.window)]
+        if not self.overlap:
+            for win in windows:
+                encoded = self._tokenize([unique[i] for i in win])
+                for idx in self.plan_batches([len(ids) for ids in encoded["input_ids"]]):
+                    self._run_batch(encoded, idx, self._collate(encoded, idx), results, win)
         else:
-            for idx in batches:
-                self._run_batch(encoded, idx, self._collate(encoded, idx), results)
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stancekit-engine") as pool:
+                next_tok = pool.submit(self._tokenize, [unique[i] for i in windows[0]])
+                for w, win in enumerate(windows):
+                    encoded = next_tok.result()
+                    if w + 1 < len(windows):  # tokenise the next window while this one computes
+                        next_tok = pool.submit(self._tokenize, [unique[i] for i in windows[w + 1]])
+                    batches = self.plan_batches([len(ids) for ids in encoded["input_ids"]])
+                    future = pool.submit(self._collate, encoded, batches[0])
+                    for k, idx in enumerate(batches):
+                        batch = future.result()
+                        if k + 1 < len(batches):  # collate the next batch while this one computes
+                            future = pool.submit(self._collate, encoded, batches[k + 1])
+                        self._run_batch(encoded, idx, batch, results, win)
         out = np.stack(results)
         return out[np.asarray(order)]
 
@@ -131,11 +140,11 @@ class InferenceEngine:
 
     def _collate(self, encoded: dict, idx: list[int]) -> dict:
         feats = [{k: encoded[k][i] for k in encoded.keys()} for i in idx]
-        batch = self.tokenizer.pad(feats, padding=True, return_tensors="pt")
+        batch = dict(self.tokenizer.pad(feats, padding=True, return_tensors="pt"))
         n_real = sum(len(f["input_ids"]) for f in feats)
         self.stats.real_tokens += n_real
         self.stats.padded_tokens += batch["input_ids"].numel() - n_real
-        return dict(batch)
+        return dev.pin(batch, self.device)
 
     def _forward(self, batch: dict) -> np.ndarray:
         import torch
@@ -147,7 +156,7 @@ class InferenceEngine:
             outputs = self.model(**batch)
         return self.head(outputs, batch)
 
-    def _run_batch(self, encoded: dict, idx: list[int], batch: dict, results: list) -> None:
+    def _run_batch(self, encoded: dict, idx: list[int], batch: dict, results: list, win: list[int]) -> None:
         try:
             out = self._forward(batch)
         except Exception as exc:
@@ -157,32 +166,48 @@ class InferenceEngine:
             self.stats.oom_splits += 1
             half = len(idx) // 2
             for part in (idx[:half], idx[half:]):
-                self._run_batch(encoded, part, self._collate(encoded, part), results)
+                self._run_batch(encoded, part, self._collate(encoded, part), results, win)
             return
         self.stats.batches += 1
         for row, i in zip(out, idx):
-            results[i] = row
+            results[win[i]] = row
 
 
-def load_hf(source: str, *, task: str = "sequence-classification"):
-    """Load a tokenizer and model from a hub id or local folder: safetensors only, no remote code."""
-    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
-
-    from .errors import Errors, StancekitError
+def check_safetensors_only(source: str) -> None:
+    """Refuse a local model folder whose weights are only pickle files (``*.bin``, ``*.pt``, ``*.pth``)."""
     from pathlib import Path
 
+    from .errors import Errors, StancekitError
+
     path = Path(source)
-    if path.exists():
-        if any(path.glob("*.bin")) and not any(path.glob("*.safetensors")):
-            raise StancekitError(Errors.E011, path=path)
+    if path.is_dir() and not any(path.glob("*.safetensors")) and \
+            any(any(path.glob(pat)) for pat in ("*.bin", "*.pt", "*.pth", "*.ckpt")):
+        raise StancekitError(Errors.E011, path=path)
+
+
+def load_hf(source: str, *, task: str = "sequence-classification", num_labels: int | None = None):
+    """Load a tokenizer and model from a hub id or local folder: safetensors only, no remote code.
+
+    SDPA attention is asked for (BERT, RoBERTa, ModernBERT have it) and eager attention used where a
+    model has none (DeBERTa). ``num_labels`` puts a fresh classification head on an encoder.
+    """
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    from .errors import Errors, StancekitError
+
+    check_safetensors_only(source)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     cls = AutoModelForSequenceClassification if task == "sequence-classification" else AutoModel
+    extra = {"num_labels": num_labels} if num_labels else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = cls.from_pretrained(source, use_safetensors=True, trust_remote_code=False)
+        try:
+            model = cls.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
+                                        attn_implementation="sdpa", **extra)
+        except (ValueError, ImportError):  # the architecture has no SDPA path
+            model = cls.from_pretrained(source, use_safetensors=True, trust_remote_code=False, **extra)
     except Exception as exc:
         raise StancekitError(Errors.E010, source=source, detail=str(exc).splitlines()[0][:300]) from exc
     return tokenizer, model

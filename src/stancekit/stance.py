@@ -3,9 +3,10 @@
 Backends are registered by name and chosen in configuration:
 
 * ``fewshot`` (default, offline, CPU): the bundled MiniLM sentence encoder plus a logistic-regression
-  head over ``[t, g, t*g, |t-g|]`` (text and target embeddings). The head is trained from a general,
-  team-written stance set (``data/stance_general.jsonl``, many topics) together with the target's own
-  labelled examples, and cached per target on disk as ``.npz`` (no pickle).
+  head over ``[t, g, t*g, |t-g|]`` (text and target embeddings) and the text's similarity to a few
+  hypothesis sentences about the target. The head is trained from a general, team-written stance set
+  (``data/stance_general.jsonl``, many topics) together with the target's own labelled examples, and
+  cached on disk as ``.npz`` (no pickle), keyed by what it was trained on.
 * ``nli``: zero-shot with any MNLI-style model; one hypothesis per label from the target's templates
   (they may name the speaker); the entailment label is read from the model config.
 * ``classifier``: any sequence-classification model fine-tuned on (text, target) pairs, such as one
@@ -13,7 +14,7 @@ Backends are registered by name and chosen in configuration:
 
 Every backend returns, per input, the label, its probability, the three class probabilities and a
 relevance score in 0..1. An input unrelated to the target is pulled toward neutral in proportion to
-its irrelevance. Speaker-level stance aggregates quotes weighted by relevance and confidence.
+its irrelevance (``docs/stance.md`` gives the rules). Speaker-level stance aggregates quotes weighted by relevance and confidence.
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ from .errors import Errors, StancekitError
 from .resources import DATA_DIR
 from .targets import LABELS, Target
 
-HEAD_VERSION = "fewshot-head.v1"
+HEAD_VERSION = "fewshot-head.v2"
+# hypothesis sentences whose similarity to the text is a feature of the few-shot head
+HYP_TEMPLATES = ("I support {target}.", "I am against {target}.", "{target} is good.", "{target} is bad.")
+HYP_SCALE = 5.0  # similarities are small numbers; scaled to the range of the other features
+# chosen on VAST *dev* zero-shot rows (benchmarks/RESULTS.md); never on test
+FEWSHOT_C = 0.3
+REL_LOW, REL_SPAN = 0.05, 0.25
+SEMANTIC_CAP = 0.4  # below a keyword hit (0.5): configured targets need their words for a strong stance
 BACKENDS: dict[str, Callable[..., "StanceBackend"]] = {}
 
 
@@ -134,8 +142,16 @@ class Encoder:
         return self.engine.run(list(texts))
 
 
-def pair_features(t: np.ndarray, g: np.ndarray) -> np.ndarray:
-    return np.concatenate([t, g, t * g, np.abs(t - g)], axis=1)
+def pair_features(t: np.ndarray, g: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
+    """``[t, g, t*g, |t-g|]`` for text and target embeddings, plus ``t·h`` for each hypothesis vector in ``h``.
+
+    ``h`` has shape (n, k, dim): embeddings of sentences such as "I support {target}." per row.
+    """
+    parts = [t, g, t * g, np.abs(t - g)]
+    if h is not None:
+        parts.append(np.einsum("nd,nkd->nk", t, h) * HYP_SCALE)
+        parts.append(np.sum(t * g, axis=1, keepdims=True) * HYP_SCALE)
+    return np.concatenate(parts, axis=1)
 
 
 def load_general_examples(path: Path | None = None) -> list[dict]:
@@ -179,56 +195,97 @@ class LinearHead:
 
 @register_backend("fewshot")
 class FewShotBackend(StanceBackend):
-    """Embedded default: MiniLM encoder + logistic-regression head from labelled examples."""
+    """Embedded default: MiniLM encoder + logistic-regression head from labelled examples.
+
+    The head is fitted on the general set plus the target's own examples, each weighted
+    ``target_weight`` (default: so that the target's examples weigh as much as the whole general set),
+    and cached on disk under a key made from everything it depends on, so a target without examples
+    shares the general head. Relevance is ``max(lexical, semantic)`` with semantic
+    ``clip((cos(t, g) - rel_low) / rel_span)``; for a configured target (one with ``keywords``) the
+    semantic part alone is capped at ``SEMANTIC_CAP``, so that a quote which names neither the target
+    nor its vocabulary cannot carry a strong stance toward it.
+    """
 
     name = "fewshot"
 
     def __init__(self, encoder: str | None = None, *, device: str = "auto", general_data: str | None = None,
-                 target_weight: float = 3.0, C: float = 1.0, use_cache: bool = True,
-                 threads: int | None = None, max_tokens: int = 16384, **_):
+                 target_weight: float | None = None, C: float = FEWSHOT_C, use_cache: bool = True,
+                 threads: int | None = None, max_tokens: int = 16384, hypotheses: bool = True,
+                 rel_low: float = REL_LOW, rel_span: float = REL_SPAN, **_):
         self.encoder = Encoder(encoder, device=device, threads=threads, max_tokens=max_tokens)
         self.general_path = Path(general_data) if general_data else DATA_DIR / "stance_general.jsonl"
         self.target_weight = target_weight
         self.C = C
         self.use_cache = use_cache
+        self.hypotheses = hypotheses
+        self.rel_low, self.rel_span = rel_low, rel_span
         self._heads: dict[str, LinearHead] = {}
-        self._target_vecs: dict[str, np.ndarray] = {}
+        self._vecs: dict[str, np.ndarray] = {}
+        self._general: tuple | None = None
 
     def describe(self) -> dict:
         return {"backend": self.name, "encoder": self.encoder.source, "head": HEAD_VERSION,
-                "general_data": self.general_path.name}
+                "general_data": self.general_path.name, "C": self.C, "hypothesis_features": self.hypotheses}
+
+    # -- embeddings, computed once per string ---------------------------------------------------------
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        missing = sorted({t for t in texts if t not in self._vecs})
+        if missing:
+            for t, v in zip(missing, self.encoder.encode(missing)):
+                self._vecs[t] = v
+        return np.stack([self._vecs[t] for t in texts])
 
     def target_vector(self, target: Target) -> np.ndarray:
-        if target.id not in self._target_vecs:
-            self._target_vecs[target.id] = self.encoder.encode([target.name])[0]
-        return self._target_vecs[target.id]
+        return self.vectors([target.name])[0]
+
+    def _hyp_texts(self, name: str) -> list[str]:
+        return [tpl.format(target=name) for tpl in HYP_TEMPLATES]
+
+    def features(self, t: np.ndarray, names: Sequence[str]) -> np.ndarray:
+        """Features of text embeddings ``t`` paired with target names (one per row)."""
+        g = self.vectors(list(names))
+        h = None
+        if self.hypotheses:
+            uniq = sorted(set(names))
+            hv = self.vectors([x for n in uniq for x in self._hyp_texts(n)]).reshape(len(uniq), len(HYP_TEMPLATES), -1)
+            pos = {n: i for i, n in enumerate(uniq)}
+            h = hv[[pos[n] for n in names]]
+        return pair_features(t, g, h)
+
+    # -- the head ------------------------------------------------------------------------------------
+    def _general_rows(self):
+        if self._general is None:
+            rows = load_general_examples(self.general_path)
+            X = self.features(self.encoder.encode([r["text"] for r in rows]), [r["target"] for r in rows]) \
+                if rows else None
+            self._general = (rows, X)
+        return self._general
 
     def head_for(self, target: Target) -> LinearHead:
-        if target.id in self._heads:
-            return self._heads[target.id]
-        general = load_general_examples(self.general_path)
         own = [{"target": target.name, "text": ex["text"], "label": ex["label"]} for ex in target.examples]
-        key = hashlib.sha256(json.dumps([HEAD_VERSION, self.encoder.source.split("/")[-1], self.C,
-                                         self.target_weight, general, own], sort_keys=True)
+        general, X_general = self._general_rows()
+        key = hashlib.sha256(json.dumps([HEAD_VERSION, self.encoder.source.rstrip("/").split("/")[-1], self.C,
+                                         self.target_weight, self.hypotheses, general, own], sort_keys=True)
                              .encode()).hexdigest()[:16]
-        path = cache_dir() / f"head-{target.id}-{key}.npz"
+        if key in self._heads:
+            return self._heads[key]
+        path = cache_dir() / (f"head-{target.id}-{key}.npz" if own else f"head-general-{key}.npz")
         if self.use_cache and path.exists():
             head = LinearHead.load(path)
         else:
-            rows = general + own
-            if not rows:
+            if not general and not own:
                 raise StancekitError(Errors.E004, path=target.source or target.id,
                                      detail="the few-shot backend needs labelled examples")
-            texts = self.encoder.encode([r["text"] for r in rows])
-            topics = sorted({r["target"] for r in rows})
-            tvecs = dict(zip(topics, self.encoder.encode(topics)))
-            g = np.stack([tvecs[r["target"]] for r in rows])
-            weights = np.array([1.0] * len(general) + [self.target_weight] * len(own))
-            head = LinearHead.fit(pair_features(texts, g), [r["label"] for r in rows], C=self.C,
-                                  sample_weight=weights)
+            parts = [X_general] if general else []
+            if own:
+                parts.append(self.features(self.encoder.encode([r["text"] for r in own]), [r["target"] for r in own]))
+            X = np.concatenate(parts, axis=0)
+            w_own = self.target_weight if self.target_weight else max(1.0, len(general) / max(len(own), 1))
+            weights = np.array([1.0] * len(general) + [w_own] * len(own))
+            head = LinearHead.fit(X, [r["label"] for r in general + own], C=self.C, sample_weight=weights)
             if self.use_cache:
                 head.save(path)
-        self._heads[target.id] = head
+        self._heads[key] = head
         return head
 
     def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:
@@ -239,17 +296,29 @@ class FewShotBackend(StanceBackend):
         by_target: dict[str, list[int]] = {}
         for i, x in enumerate(inputs):
             by_target.setdefault(x.target.id, []).append(i)
+        self.vectors(sorted({x.target.name for x in inputs}))  # all target names in one engine call
         for idxs in by_target.values():
             target = inputs[idxs[0]].target
             g = self.target_vector(target)
             t = vecs[idxs]
-            probs = self.head_for(target).proba(pair_features(t, np.repeat(g[None, :], len(idxs), axis=0)))
+            probs = self.head_for(target).proba(self.features(t, [target.name] * len(idxs)))
             sims = t @ g
+            cap = SEMANTIC_CAP if target.keywords else 1.0
             for row, i, sim in zip(probs, idxs, sims):
-                rel = max(float(np.clip((sim - 0.15) / 0.35, 0.0, 1.0)),
+                rel = max(min(cap, float(np.clip((sim - self.rel_low) / self.rel_span, 0.0, 1.0))),
                           lexical_relevance(target, inputs[i].text, inputs[i].context))
                 out[i] = _result(_pull_to_neutral(row, rel), rel)
         return out  # type: ignore[return-value]
+
+
+def _stored_temperature(model: str) -> float:
+    """Calibration temperature from a stancekit model folder's ``meta.json`` (1.0 when there is none)."""
+    meta = Path(model) / "meta.json"
+    try:
+        value = json.loads(meta.read_text(encoding="utf-8")).get("temperature") if meta.is_file() else None
+    except (OSError, ValueError):
+        value = None
+    return float(value) if value else 1.0
 
 
 def _label_map(id2label: dict) -> dict[int, str]:
@@ -283,15 +352,23 @@ class ClassifierBackend(StanceBackend):
                                  detail=f"labels {hf_model.config.id2label} do not map to {LABELS}")
         self.engine = InferenceEngine(hf_model, tokenizer, device=device, max_tokens=max_tokens,
                                       head=logits_head, threads=threads)
+        self.temperature = _stored_temperature(model)
 
     def describe(self) -> dict:
-        return {"backend": self.name, "model": self.source}
+        out = {"backend": self.name, "model": self.source}
+        if self.temperature != 1.0:
+            out["temperature"] = self.temperature
+        return out
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Raw logits for (text, target name) pairs, in the model's label order."""
+        return self.engine.run(list(pairs))
 
     def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:
         if not inputs:
             return []
-        logits = self.engine.run([(x.text, x.target.name) for x in inputs])
-        probs = _softmax(logits)
+        logits = self.logits([(x.text, x.target.name) for x in inputs])
+        probs = _softmax(logits / self.temperature)
         order = [next(i for i, lab in self.labels.items() if lab == want) for want in LABELS]
         probs = probs[:, order]
         out = []
