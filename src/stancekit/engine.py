@@ -8,8 +8,9 @@ What it does for a list of inputs (single texts or (text, text) pairs):
 * each window is sorted by length and cut into *token-budget* batches
   (``batch_len × longest ≤ max_tokens``), each padded only to its own longest item (dynamic padding);
 * the next batch is collated (and pinned, on CUDA) on a worker thread while the model runs the current one;
-* the model runs under ``torch.inference_mode()`` with bf16/fp16 autocast on CUDA, pinned memory and
-  non-blocking copies (:mod:`stancekit.device`);
+* the model runs under ``torch.inference_mode()`` with bf16/fp16 autocast on CUDA (bf16 on CPU when
+  asked: ``precision="bf16"`` or ``STANCEKIT_PRECISION=bf16``), pinned memory and non-blocking copies
+  (:mod:`stancekit.device`); on CPU the token budget is capped at ``device.CPU_MAX_TOKENS``;
 * a batch that runs out of memory is split in two and retried, down to single items: no item is lost;
 * outputs come back in the original order.
 
@@ -59,12 +60,14 @@ class InferenceEngine:
 
     def __init__(self, model, tokenizer, *, device="auto", max_tokens: int = 16384, max_batch: int = 256,
                  max_length: int = 256, head: Callable = logits_head, threads: int | None = None,
-                 overlap: bool = True, window: int = 4096):
+                 overlap: bool = True, window: int = 4096, precision: str | None = None):
         self.device = dev.resolve_device(device, threads=threads) if isinstance(device, str) or device is None \
             else device
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
-        self.max_tokens = max_tokens
+        # on CPU the budget is capped: smaller batches pad less and run faster there
+        self.max_tokens = min(max_tokens, dev.CPU_MAX_TOKENS) if self.device.type == "cpu" else max_tokens
+        self.precision = precision or dev.default_precision()
         self.max_batch = max_batch
         self.max_length = max_length
         self.head = head
@@ -152,7 +155,7 @@ class InferenceEngine:
         if self._fail_hook is not None:
             self._fail_hook(len(batch["input_ids"]))
         batch = dev.to_device(batch, self.device)
-        with torch.inference_mode(), dev.autocast(self.device):
+        with torch.inference_mode(), dev.autocast(self.device, self.precision):
             outputs = self.model(**batch)
         return self.head(outputs, batch)
 

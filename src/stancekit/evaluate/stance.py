@@ -1,0 +1,142 @@
+"""Stance evaluation: macro-F1, per-class and per-target F1, confusion matrix, SemEval's F_avg, VAST splits.
+
+Metrics are pure functions of (gold, predicted) label lists (:func:`stance_metrics`), so they can be
+checked by hand; :func:`evaluate_stance` reads a data set, runs a backend and scores it.
+
+* ``macro_f1`` — mean F1 over favor, against and neutral (VAST's metric).
+* ``f_avg`` — SemEval-2016's official score: (F1(favor) + F1(against)) / 2, with counts pooled over
+  all targets (as the organisers' script does), reported ×100 like the published table.
+* ``splits`` — for VAST: the same metrics on zero-shot rows, few-shot rows and all rows.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+from ..targets import LABELS
+from .datasets import StanceRow, read_stance_data
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": tp + fn}
+
+
+def stance_metrics(gold: Sequence[str], pred: Sequence[str], targets: Sequence[str] | None = None) -> dict:
+    """Scores of ``pred`` against ``gold`` (labels favor / against / neutral), per target when given."""
+    if len(gold) != len(pred):
+        raise ValueError("gold and pred differ in length")
+    confusion = {g: {p: 0 for p in LABELS} for g in LABELS}
+    for g, p in zip(gold, pred):
+        confusion[g][p] += 1
+    per_class = {}
+    for lab in LABELS:
+        tp = confusion[lab][lab]
+        fp = sum(confusion[g][lab] for g in LABELS if g != lab)
+        fn = sum(confusion[lab][p] for p in LABELS if p != lab)
+        per_class[lab] = _prf(tp, fp, fn)
+    f1 = {lab: per_class[lab]["f1"] for lab in LABELS}
+    out = {
+        "n": len(gold),
+        "macro_f1": round(sum(f1.values()) / len(LABELS), 4),
+        "f_avg": round(50 * (f1["favor"] + f1["against"]), 2),
+        "accuracy": round(sum(g == p for g, p in zip(gold, pred)) / len(gold), 4) if gold else 0.0,
+        "per_class": per_class,
+        "confusion": {"rows": "gold", "cols": "predicted", "labels": list(LABELS),
+                      "matrix": [[confusion[g][p] for p in LABELS] for g in LABELS]},
+    }
+    if targets is not None:
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, t in enumerate(targets):
+            groups[t].append(i)
+        out["per_target"] = {}
+        for t in sorted(groups, key=lambda k: (-len(groups[k]), k)):
+            sub = stance_metrics([gold[i] for i in groups[t]], [pred[i] for i in groups[t]])
+            out["per_target"][t] = {"n": sub["n"], "macro_f1": sub["macro_f1"], "f_avg": sub["f_avg"],
+                                    "f1": {lab: sub["per_class"][lab]["f1"] for lab in LABELS}}
+    return out
+
+
+def draw_shots(rows: Sequence[StanceRow], targets: set[str], k: int, *, seed: int = 13) -> dict[str, list[dict]]:
+    """Up to ``k`` labelled examples per class for each target, drawn reproducibly from ``rows``."""
+    rng = random.Random(seed)
+    pool: dict[tuple[str, str], list[StanceRow]] = defaultdict(list)
+    for r in rows:
+        if r.target in targets and r.label in LABELS:
+            pool[(r.target, r.label)].append(r)
+    shots: dict[str, list[dict]] = defaultdict(list)
+    for (target, label), items in sorted(pool.items()):
+        items = sorted(items, key=lambda r: str(r.id))
+        rng.shuffle(items)
+        shots[target].extend({"text": r.text, "label": label} for r in items[:k])
+    return dict(shots)
+
+
+def make_backend(backend: str, *, model: str | None = None, device: str = "auto", threads: int | None = None,
+                 **options):
+    from ..stance import get_backend
+
+    if model and backend == "fewshot":
+        backend = "classifier"  # `eval --model PATH` scores a trained model folder
+    if backend in ("classifier", "nli") and model:
+        options["model"] = model
+    return get_backend(backend, device=device, threads=threads, **options)
+
+
+def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "fewshot", model: str | None = None,
+                    shots: int | None = None, train: str | Path | None = None, train_format: str | None = None,
+                    predictions: str | Path | None = None, device: str = "auto", limit: int | None = None,
+                    threads: int | None = None, backend_obj=None, seed: int = 13) -> dict:
+    """Run a stance backend over a data set and score it (see the module doc for the metrics)."""
+    from ..errors import Errors, StancekitError
+    from ..stance import StanceInput
+    from ..targets import Target
+
+    rows = [r for r in read_stance_data(data, fmt) if r.label in LABELS]
+    if limit:
+        rows = rows[:limit]
+    if not rows:
+        raise StancekitError(Errors.E012, name="--data", detail="no labelled rows")
+    examples: dict[str, list[dict]] = {}
+    if shots:
+        if train is None:
+            raise StancekitError(Errors.E012, name="--shots", detail="needs --train FILE to draw examples from")
+        train_rows = read_stance_data(train, train_format or fmt)
+        examples = draw_shots(train_rows, {r.target for r in rows}, shots, seed=seed)
+    targets: dict[str, Target] = {}
+    for r in rows:
+        if r.target not in targets:
+            t = Target.adhoc(r.target)
+            t.id = f"t{len(targets)}_{t.id}"[:60]  # ids stay unique even when names differ only in punctuation
+            t.examples = examples.get(r.target, [])
+            targets[r.target] = t
+    be = backend_obj or make_backend(backend, model=model, device=device, threads=threads)
+    preds = be.predict([StanceInput(text=r.text, target=targets[r.target]) for r in rows])
+    gold = [r.label for r in rows]
+    labels = [p["label"] for p in preds]
+    metrics = stance_metrics(gold, labels, [r.target for r in rows])
+    if any(r.split for r in rows):
+        metrics["splits"] = {}
+        for split in ("zero-shot", "few-shot"):
+            idx = [i for i, r in enumerate(rows) if r.split == split]
+            if idx:
+                sub = stance_metrics([gold[i] for i in idx], [labels[i] for i in idx])
+                metrics["splits"][split] = {k: sub[k] for k in ("n", "macro_f1", "accuracy", "per_class")}
+        metrics["splits"]["all"] = {k: metrics[k] for k in ("n", "macro_f1", "accuracy")}
+    if predictions:
+        path = Path(predictions)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:
+            for r, p in zip(rows, preds):
+                fh.write(json.dumps({"id": r.id, "label": p["label"]}) + "\n")
+    metrics = {"data": str(data), "format": fmt, "backend": be.describe(), "shots": shots or 0, **metrics}
+    if len(metrics.get("per_target", {})) > 50:  # VAST: hundreds of topics; keep the summary readable
+        metrics["per_target"] = dict(list(metrics["per_target"].items())[:50])
+        metrics["per_target_truncated"] = True
+    return metrics

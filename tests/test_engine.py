@@ -1,0 +1,174 @@
+"""The batched inference engine, on tiny random-weight models built in the test session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stancekit.errors import StancekitError
+from tiny_models import tiny_classifier, tiny_encoder  # noqa: F401  (fixtures)
+
+TEXTS = [
+    "we support the peace deal",
+    "i oppose certification because farmers will lose",
+    "the weather is good today",
+    "they said the government must decertify colombia now because coca cultivation is at a record and "
+    "traffickers keep their profits while farmers and families pay the price of a failed policy",
+    "no",
+    "nuclear power is bad",
+    "the minister said the vote on the minimum wage law will be tomorrow",
+]
+PAIRS = [(t, target) for t in TEXTS for target in ("certification", "the peace deal")]
+
+
+@pytest.fixture()
+def engine(tiny_classifier):  # noqa: F811
+    from stancekit.engine import InferenceEngine, load_hf
+
+    tok, model = load_hf(str(tiny_classifier))
+    return InferenceEngine(model, tok, device="cpu", max_tokens=64, max_batch=4)
+
+
+def reference(engine, items):
+    """Each input alone: no padding at all."""
+    return np.stack([engine.run([x])[0] for x in items])
+
+
+def test_order_restored_and_padding_does_not_change_results(engine):
+    ref = reference(engine, PAIRS)
+    out = engine.run(PAIRS)
+    assert engine.stats.batches > 1 + len(PAIRS)  # the batched call really used several batches
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+    shuffled = PAIRS[::-1]
+    np.testing.assert_allclose(engine.run(shuffled), ref[::-1], atol=1e-5)
+
+
+def test_identical_inputs_computed_once(engine):
+    items = [PAIRS[0], PAIRS[1], PAIRS[0], PAIRS[0], PAIRS[1]]
+    out = engine.run(items)
+    assert engine.stats.items == 5 and engine.stats.unique == 2
+    np.testing.assert_allclose(out[0], out[2])
+    np.testing.assert_allclose(out[1], out[4])
+
+
+def test_plan_batches_respects_token_budget_and_cap(engine):
+    lengths = [5, 60, 12, 12, 30, 7, 7, 7, 7, 7]
+    batches = engine.plan_batches(lengths)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) <= engine.max_batch
+        assert len(b) == 1 or max(lengths[i] for i in b) * len(b) <= engine.max_tokens
+    assert batches[0] == [1]  # longest first
+
+
+def test_oom_splits_and_retries(engine):
+    ref = reference(engine, PAIRS)
+    calls = []
+
+    def fail_on_big(n):
+        calls.append(n)
+        if n > 1:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    engine._fail_hook = fail_on_big
+    before = engine.stats.batches
+    out = engine.run(PAIRS)
+    assert engine.stats.oom_splits > 0
+    assert max(calls) > 1 and engine.stats.batches - before == len(PAIRS)  # every item alone in the end
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+
+
+def test_other_errors_are_not_swallowed(engine):
+    def boom(n):
+        raise ValueError("not memory")
+
+    engine._fail_hook = boom
+    with pytest.raises(ValueError):
+        engine.run(PAIRS)
+
+
+def test_windows_and_no_overlap_give_the_same_results(engine):
+    ref = engine.run(PAIRS)
+    engine.window = 3
+    np.testing.assert_allclose(engine.run(PAIRS), ref, atol=1e-5)
+    engine.overlap = False
+    np.testing.assert_allclose(engine.run(PAIRS), ref, atol=1e-5)
+
+
+def test_mean_pool_encoder_is_padding_invariant(tiny_encoder):  # noqa: F811
+    from stancekit.engine import InferenceEngine, load_hf, mean_pool_head
+
+    tok, model = load_hf(str(tiny_encoder), task="feature-extraction")
+    eng = InferenceEngine(model, tok, device="cpu", max_tokens=64, head=mean_pool_head)
+    out = eng.run(TEXTS)
+    ref = np.stack([eng.run([t])[0] for t in TEXTS])
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+
+def test_sdpa_attention_requested(tiny_classifier):  # noqa: F811
+    from stancekit.engine import load_hf
+
+    _, model = load_hf(str(tiny_classifier))
+    assert model.config._attn_implementation == "sdpa"
+
+
+def test_bin_only_folder_refused(tmp_path, tiny_classifier):  # noqa: F811
+    from stancekit.engine import load_hf
+
+    (tmp_path / "config.json").write_text((tiny_classifier / "config.json").read_text())
+    (tmp_path / "pytorch_model.bin").write_bytes(b"not really a pickle")
+    with pytest.raises(StancekitError) as err:
+        load_hf(str(tmp_path))
+    assert err.value.code == "E011"
+
+
+def test_device_resolution():
+    import torch
+
+    from stancekit.device import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(StancekitError) as err:
+        resolve_device("tpu")
+    assert err.value.code == "E012"
+    if not torch.cuda.is_available():
+        with pytest.raises(StancekitError) as err:
+            resolve_device("cuda")
+        assert err.value.code == "E008"
+
+
+def test_threads_are_configurable():
+    import torch
+
+    from stancekit.device import resolve_device
+
+    before = torch.get_num_threads()
+    try:
+        resolve_device("cpu", threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_cpu_budget_is_capped_and_bf16_is_close(tiny_classifier):  # noqa: F811
+    from stancekit import device as dev
+    from stancekit.engine import InferenceEngine, load_hf
+
+    tok, model = load_hf(str(tiny_classifier))
+    eng = InferenceEngine(model, tok, device="cpu", max_tokens=1_000_000)
+    assert eng.max_tokens == dev.CPU_MAX_TOKENS and eng.precision == "auto"
+    ref = eng.run(PAIRS)
+    half = InferenceEngine(model, tok, device="cpu", precision="bf16").run(PAIRS)
+    np.testing.assert_allclose(half, ref, atol=0.05)
+
+
+def test_precision_from_environment(monkeypatch):
+    from stancekit import device as dev
+
+    monkeypatch.setenv("STANCEKIT_PRECISION", "bf16")
+    assert dev.default_precision() == "bf16"
+    monkeypatch.setenv("STANCEKIT_PRECISION", "fp8")
+    with pytest.raises(StancekitError):
+        dev.default_precision()

@@ -1,0 +1,251 @@
+"""Stance backends on tiny models, speaker aggregation, data readers and evaluation metrics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stancekit.errors import StancekitError
+from stancekit.targets import LABELS, Target
+from tiny_models import build_classifier, tiny_classifier, tiny_encoder, tiny_nli  # noqa: F401  (fixtures)
+
+TARGET = Target(id="certification", name="certification", aliases=["certification", "decertify"],
+                keywords=["coca"])
+
+
+def inputs():
+    from stancekit.stance import StanceInput
+
+    return [StanceInput(text="we support certification", target=TARGET, speaker="the minister"),
+            StanceInput(text="the football match was lost", target=TARGET),
+            StanceInput(text="coca farmers will lose", target=TARGET, context="decertify colombia")]
+
+
+def check_results(results, n):
+    assert len(results) == n
+    for r in results:
+        assert r["label"] in LABELS
+        assert abs(sum(r["probs"].values()) - 1.0) < 1e-3
+        assert r["score"] == max(r["probs"].values())
+        assert 0.0 <= r["relevance"] <= 1.0
+
+
+def test_classifier_backend_runs_on_tiny_model(tiny_classifier):  # noqa: F811
+    from stancekit.stance import get_backend
+
+    be = get_backend("classifier", model=str(tiny_classifier), device="cpu")
+    check_results(be.predict(inputs()), 3)
+    assert be.predict([]) == []
+    assert be.describe() == {"backend": "classifier", "model": str(tiny_classifier)}
+
+
+def test_classifier_with_unmappable_labels_is_refused(tmp_path):
+    from stancekit.stance import get_backend
+
+    folder = build_classifier(tmp_path / "m", labels=("LABEL_0", "LABEL_1", "LABEL_2"))
+    with pytest.raises(StancekitError) as err:
+        get_backend("classifier", model=str(folder), device="cpu")
+    assert err.value.code == "E010"
+
+
+def test_nli_backend_runs_on_tiny_model(tiny_nli):  # noqa: F811
+    from stancekit.stance import get_backend
+
+    be = get_backend("nli", model=str(tiny_nli), device="cpu")
+    assert be.entail == 0
+    check_results(be.predict(inputs()), 3)
+
+
+def test_unknown_backend():
+    from stancekit.stance import get_backend
+
+    with pytest.raises(StancekitError) as err:
+        get_backend("magic")
+    assert err.value.code == "E006"
+
+
+@pytest.fixture()
+def general_file(tmp_path):
+    rows = []
+    for topic in ("nuclear power", "the minimum wage", "climate change"):
+        rows += [{"target": topic, "text": f"i support {topic} it is good", "label": "favor"},
+                 {"target": topic, "text": f"i oppose {topic} it is terrible", "label": "against"},
+                 {"target": topic, "text": f"the vote on {topic} is tomorrow", "label": "neutral"}]
+    path = tmp_path / "general.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_fewshot_head_is_cached_on_disk_and_shared(tiny_encoder, general_file, tmp_path, monkeypatch):  # noqa: F811
+    from stancekit.stance import FewShotBackend
+
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    be = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
+    check_results(be.predict(inputs()), 3)
+    other = Target.adhoc("nuclear power")
+    be.predict([inputs()[0].__class__(text="nuclear power is bad", target=other)])
+    heads = sorted(p.name for p in (tmp_path / "cache").glob("head-*.npz"))
+    assert len(heads) == 1 and heads[0].startswith("head-general-")  # targets without examples share a head
+    with np.load(tmp_path / "cache" / heads[0], allow_pickle=False) as data:
+        assert set(data.files) == {"coef", "intercept", "classes"}
+    own = Target(id="t2", name="certification", aliases=["certification"],
+                 examples=[{"text": "we support certification", "label": "favor"}])
+    be.predict([inputs()[0].__class__(text="certification now", target=own)])
+    assert any(p.name.startswith("head-t2-") for p in (tmp_path / "cache").glob("*.npz"))
+    again = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
+    assert again.predict(inputs()) == be.predict(inputs())
+
+
+def test_unrelated_text_is_pulled_to_neutral(tiny_encoder, general_file):  # noqa: F811
+    from stancekit.stance import FewShotBackend, StanceInput
+
+    be = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file), use_cache=False,
+                        rel_low=2.0)  # no text is similar enough: relevance is lexical only
+    res = be.predict([StanceInput(text="the football match was lost", target=TARGET)])[0]
+    assert res["relevance"] == 0.0 and res["label"] == "neutral" and res["probs"]["neutral"] == 1.0
+    hit = be.predict([StanceInput(text="we support certification", target=TARGET)])[0]
+    assert hit["relevance"] == 0.9
+
+
+def test_fewshot_without_any_examples_fails_clearly(tiny_encoder, tmp_path):  # noqa: F811
+    from stancekit.stance import FewShotBackend, StanceInput
+
+    be = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(tmp_path / "none.jsonl"), use_cache=False)
+    with pytest.raises(StancekitError) as err:
+        be.predict([StanceInput(text="x", target=TARGET)])
+    assert err.value.code == "E004"
+
+
+def test_aggregate_weights_quotes_and_lists_evidence():
+    from stancekit.stance import aggregate
+
+    def st(label, p, rel):
+        probs = {lab: (p if lab == label else (1 - p) / 2) for lab in LABELS}
+        return [{"target": "certification", "label": label, "probs": probs, "relevance": rel}]
+
+    quotes = [
+        {"quote_id": "q1", "speaker": {"name": "Ana", "confidence": 0.9}, "stances": st("favor", 0.9, 0.9)},
+        {"quote_id": "q2", "speaker": {"name": "Ana", "confidence": 0.9}, "stances": st("against", 0.6, 0.1)},
+        {"quote_id": "q3", "speaker": {"name": "Bo", "confidence": 0.8}, "stances": st("neutral", 0.7, 0.0)},
+        {"quote_id": "q4", "speaker": None, "stances": st("favor", 0.9, 0.9)},
+    ]
+    speakers = {s["name"]: s for s in aggregate(quotes, [TARGET])}
+    assert set(speakers) == {"Ana", "Bo"}
+    ana = speakers["Ana"]["stances"][0]
+    assert ana["label"] == "favor" and ana["n_quotes"] == 2 and ana["evidence"] == ["q1", "q2"]
+    bo = speakers["Bo"]["stances"][0]
+    assert bo["label"] == "neutral" and bo["evidence"] == []  # zero relevance: no evidence, neutral
+
+
+# -- readers -------------------------------------------------------------------------------------------
+
+def test_semeval_reader_handles_cp1252_crlf_and_marker(tmp_path):
+    from stancekit.evaluate.datasets import read_stance_data
+
+    raw = "ID\tTarget\tTweet\tStance\r\n101\tAtheism\tGod is great \u2013 amen #SemST\tAGAINST\r\n" \
+          "102\tAtheism\tno comment #SemST\tNONE\r\n"
+    path = tmp_path / "s.txt"
+    path.write_bytes(raw.encode("cp1252"))
+    rows = read_stance_data(path, "semeval")
+    assert [(r.id, r.label) for r in rows] == [("101", "against"), ("102", "neutral")]
+    assert rows[0].text == "God is great \u2013 amen"
+
+
+def test_vast_reader_maps_labels_and_splits(tmp_path):
+    from stancekit.evaluate.datasets import read_stance_data
+
+    path = tmp_path / "v.csv"
+    path.write_text('Tweet,Target,Stance,seen?\n"a ""quoted"", text",nuclear power,0,0\nb,wage,1,1\nc,tax,2,0\n')
+    rows = read_stance_data(path, "vast")
+    assert [(r.id, r.label, r.split) for r in rows] == [(0, "against", "zero-shot"), (1, "favor", "few-shot"),
+                                                       (2, "neutral", "zero-shot")]
+    assert rows[0].text == 'a "quoted", text'
+
+
+def test_unknown_format():
+    from stancekit.evaluate.datasets import read_stance_data
+
+    with pytest.raises(StancekitError) as err:
+        read_stance_data("x", "csv")
+    assert err.value.code == "E014"
+
+
+# -- metrics -------------------------------------------------------------------------------------------
+
+def test_metrics_by_hand():
+    from stancekit.evaluate.stance import stance_metrics
+
+    gold = ["favor", "favor", "against", "against", "neutral", "neutral"]
+    pred = ["favor", "against", "against", "against", "favor", "neutral"]
+    m = stance_metrics(gold, pred, ["A", "A", "A", "B", "B", "B"])
+    # favor: tp 1, fp 1, fn 1 -> P = R = F = 0.5; against: tp 2, fp 1, fn 0 -> P 2/3, R 1, F 0.8
+    # neutral: tp 1, fp 0, fn 1 -> P 1, R 0.5, F 2/3
+    assert m["per_class"]["favor"]["f1"] == 0.5
+    assert m["per_class"]["against"]["f1"] == 0.8
+    assert m["per_class"]["neutral"]["f1"] == pytest.approx(0.6667, abs=1e-4)
+    assert m["macro_f1"] == pytest.approx((0.5 + 0.8 + 2 / 3) / 3, abs=1e-4)
+    assert m["f_avg"] == 65.0  # SemEval: (F_favor + F_against) / 2, x100
+    assert m["accuracy"] == pytest.approx(4 / 6, abs=1e-4)
+    assert m["confusion"]["matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    # target A: gold f f a, pred f a a -> favor F 2/3, against F 2/3, neutral 0
+    assert m["per_target"]["A"]["f_avg"] == pytest.approx(66.67, abs=0.01)
+    assert m["per_target"]["B"]["n"] == 3
+
+
+class FixedBackend:
+    """Predicts favor for texts containing 'yes', against for 'no', else neutral."""
+
+    def describe(self):
+        return {"backend": "fixed"}
+
+    def predict(self, inputs):
+        out = []
+        for x in inputs:
+            lab = "favor" if "yes" in x.text else "against" if "no" in x.text else "neutral"
+            out.append({"label": lab, "score": 1.0, "probs": {k: float(k == lab) for k in LABELS}, "relevance": 1})
+        return out
+
+
+def test_evaluate_vast_splits_and_predictions_file(tmp_path):
+    from stancekit.evaluate.stance import evaluate_stance
+
+    path = tmp_path / "v.csv"
+    path.write_text("Tweet,Target,Stance,seen?\nyes,t1,1,0\nno,t1,0,0\nmeh,t2,2,1\nyes,t2,0,1\n")
+    out = tmp_path / "pred.jsonl"
+    m = evaluate_stance(path, fmt="vast", backend_obj=FixedBackend(), predictions=out)
+    assert m["splits"]["zero-shot"]["macro_f1"] == pytest.approx(2 / 3, abs=1e-4)  # neutral has no support
+    assert m["splits"]["few-shot"]["n"] == 2 and m["splits"]["all"]["n"] == 4
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert lines == [{"id": 0, "label": "favor"}, {"id": 1, "label": "against"}, {"id": 2, "label": "neutral"},
+                     {"id": 3, "label": "favor"}]
+
+
+def test_evaluate_semeval_ids_and_shots(tmp_path):
+    from stancekit.evaluate.stance import draw_shots, evaluate_stance
+    from stancekit.evaluate.datasets import read_stance_data
+
+    path = tmp_path / "s.txt"
+    path.write_text("ID\tTarget\tTweet\tStance\n7\tX\tyes #SemST\tFAVOR\n9\tX\tno\tAGAINST\n11\tY\tmeh\tNONE\n")
+    out = tmp_path / "p.jsonl"
+    m = evaluate_stance(path, fmt="semeval", backend_obj=FixedBackend(), predictions=out)
+    assert m["f_avg"] == 100.0 and m["macro_f1"] == 1.0
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["7", "9", "11"]
+    shots = draw_shots(read_stance_data(path, "semeval"), {"X"}, 1)
+    assert sorted(e["label"] for e in shots["X"]) == ["against", "favor"] and "Y" not in shots
+    with pytest.raises(StancekitError):
+        evaluate_stance(path, fmt="semeval", backend_obj=FixedBackend(), shots=2)  # --shots needs --train
+
+
+def test_configured_target_needs_its_words_for_full_relevance(tiny_encoder, general_file):  # noqa: F811
+    from stancekit.stance import SEMANTIC_CAP, FewShotBackend, StanceInput
+
+    be = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file), use_cache=False,
+                        rel_low=-1.0)  # every text counts as semantically similar
+    plain = Target.adhoc("certification")
+    configured = Target(id="c", name="certification", aliases=["certification"], keywords=["coca"])
+    text = "the football match was lost"
+    assert be.predict([StanceInput(text=text, target=plain)])[0]["relevance"] == 1.0
+    assert be.predict([StanceInput(text=text, target=configured)])[0]["relevance"] == SEMANTIC_CAP
+    assert be.predict([StanceInput(text="coca farmers", target=configured)])[0]["relevance"] == 0.5

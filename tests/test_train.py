@@ -1,0 +1,95 @@
+"""`stancekit train stance` on a tiny random-weight model: one short epoch, a self-describing folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stancekit.errors import StancekitError
+from tiny_models import tiny_encoder  # noqa: F401  (fixture)
+
+ROWS = [
+    {"target": "nuclear power", "text": "i support nuclear power it is good", "label": "favor"},
+    {"target": "nuclear power", "text": "nuclear power is terrible we oppose it", "label": "against"},
+    {"target": "nuclear power", "text": "the vote on nuclear power is tomorrow", "label": "neutral"},
+    {"target": "the minimum wage", "text": "raise the minimum wage it is great", "label": "favor"},
+    {"target": "the minimum wage", "text": "the minimum wage law is bad", "label": "against"},
+    {"target": "the minimum wage", "text": "the minister said the vote is today", "label": "neutral"},
+]
+
+
+@pytest.fixture()
+def data_file(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    return path
+
+
+def test_train_writes_model_folder(tiny_encoder, data_file, tmp_path):  # noqa: F811
+    from stancekit.stance import get_backend
+    from stancekit.train import train_stance
+
+    out = tmp_path / "model"
+    steps = []
+    info = train_stance([data_file], fmt="jsonl", base=str(tiny_encoder), out=out, epochs=1, batch_size=4,
+                        max_length=32, dev=data_file, device="cpu", progress=steps.append)
+    names = {p.name for p in out.iterdir()}
+    assert {"model.safetensors", "config.json", "README.md", "meta.json"} <= names
+    assert not any(n.endswith(".bin") for n in names)
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {"0": "favor", "1": "against", "2": "neutral"}
+    meta = json.loads((out / "meta.json").read_text())
+    assert {"stancekit", "torch", "transformers", "datasets", "python"} <= set(meta["versions"])
+    assert meta["settings"]["steps"] == 2 and meta["rows"] == 6 and meta["data"][0]["rows"] == 6
+    assert len(meta["data"][0]["sha256"]) == 64
+    assert 0.0 <= meta["dev"]["metrics"]["macro_f1"] <= 1.0
+    assert info["out"] == str(out) and steps[-1]["step"] == 2
+    card = (out / "README.md").read_text()
+    for section in ("## Intended use", "## Training data", "## Metrics", "train.jsonl"):
+        assert section in card
+    be = get_backend("classifier", model=str(out), device="cpu")  # the folder loads as a classifier
+    assert be.labels == {0: "favor", 1: "against", 2: "neutral"}
+
+
+def test_eval_and_train_cli(tiny_encoder, data_file, tmp_path):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from stancekit.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "m"
+    res = runner.invoke(app, ["train", "stance", "--data", str(data_file), "--base", str(tiny_encoder),
+                              "--out", str(out), "--epochs", "0.5", "--batch-size", "4", "--max-length", "32",
+                              "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert (out / "model.safetensors").exists()
+    preds = tmp_path / "p.jsonl"
+    res = runner.invoke(app, ["eval", "stance", "--data", str(data_file), "--model", str(out), "--device", "cpu",
+                              "--predictions", str(preds)])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads(res.output)
+    assert metrics["backend"]["backend"] == "classifier" and metrics["n"] == 6
+    assert len(preds.read_text().splitlines()) == 6
+
+
+def test_train_refuses_empty_data(tiny_encoder, tmp_path):  # noqa: F811
+    from stancekit.train import train_stance
+
+    empty = tmp_path / "e.jsonl"
+    empty.write_text("")
+    with pytest.raises(StancekitError):
+        train_stance([empty], base=str(tiny_encoder), out=tmp_path / "o", device="cpu")
+
+
+def test_fit_temperature_softens_overconfident_logits():
+    import numpy as np
+
+    from stancekit.train import fit_temperature
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    logits = rng.normal(size=(300, 3))
+    logits[np.arange(300), y] += 1.0  # informative but noisy...
+    assert fit_temperature(logits * 10, y) > 3.0  # ...so ten-fold sharpened logits need T > 1
+    assert 0.5 < fit_temperature(logits, y) < 2.0
