@@ -30,3 +30,15 @@ def test_name_after_title_is_person(nlp):
     doc = nlp("Cali Mayor Alejandro Éder travelled north.")
     rec = [e for e in doc._.stancekit_entities if e["canonical"] == "Alejandro Éder"]
     assert rec and rec[0]["label"] == "PERSON"
+
+
+def test_mislabelled_person_in_title_appositive_joins_surname_and_gets_role(nlp):
+    text = ("The union's general secretary, Marcus Reyes, spoke at the rally. "
+            "Reyes said the operator planned to cut jobs. "
+            "The trial's principal investigator, Dr. Marta Villanueva, said the vaccine worked.")
+    doc = nlp(text)
+    speakers = {q["speaker"]["name"]: q["speaker"] for q in doc._.stancekit_quotes if q["speaker"]}
+    assert "Marcus Reyes" in speakers and "Reyes" not in speakers
+    assert speakers["Marcus Reyes"]["label"] == "PERSON"
+    assert speakers["Marcus Reyes"]["role"] == "General Secretary"
+    assert speakers["Marta Villanueva"]["role"] == "Principal Investigator"  # not the honorific "Dr."

@@ -131,7 +131,8 @@ class EntityLinker:
         full_people = {}
         for e in ents:
             name = canonical_text(e.text)
-            if e.label_ == "PERSON" and len(name.split()) >= 2 and not _looks_like_place(e):
+            if len(name.split()) >= 2 and not _looks_like_place(e) and \
+                    (e.label_ == "PERSON" or _person_by_context(e)):
                 full_people.setdefault(name, e)
         surname_of: dict[str, set[str]] = {}
         for name in full_people:
@@ -175,6 +176,30 @@ class EntityLinker:
             else:
                 r["label"] = max(v, key=lambda lab: (v[lab], lab == "PERSON"))
         return records
+
+
+HONORIFICS = frozenset({"mr.", "mrs.", "ms.", "dr.", "prof.", "sir", "dame", "mr", "mrs", "ms", "dr"})
+
+
+def is_honorific(text: str) -> bool:
+    """Titles that mark a person but are no role ("Dr.", "Ms.")."""
+    return text.lower() in HONORIFICS
+
+
+def _person_by_context(span: Span) -> bool:
+    """A name the model mislabelled (ORG, GPE …) that context shows to be a person.
+
+    "the union's general secretary, Marcus Reyes," (appositive of a title) or "Mayor Ana Ruiz" (after a
+    title): a short run of capitalised words in such a position names a person.
+    """
+    if not 2 <= len(span) <= 3 or not all(t.is_alpha and t.text[:1].isupper() for t in span):
+        return False
+    root = span.root
+    if root.dep_ == "appos" and is_title_token(root.head):
+        return True
+    if any(c.dep_ == "appos" and is_title_token(c) for c in root.children):
+        return True
+    return title_before(span.doc, span.start) is not None
 
 
 def _is_name_token(tok) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from spacy.tokens import Doc, Token
 
-from .ner import canonical_text, is_title_token, title_before
+from .ner import canonical_text, is_honorific, is_title_token, title_before
 from .resources import speaker_nouns
 
 PERSON_PRONOUNS = {"he", "she", "him", "her", "i"}
@@ -61,6 +61,8 @@ class SpeakerResolver:
             info = roles.setdefault(e["canonical"], {"roles": [], "affiliation": None})
             role, aff = None, None
             tb = title_before(doc, span.start)
+            if tb is not None and is_honorific(doc[tb[0]:tb[1]].text):
+                tb = None  # "Dr. Marta Villanueva": look for the role in an appositive instead
             if tb is not None:
                 role = doc[tb[0]:tb[1]].text
                 aff = _affiliation_before(doc, tb[0])
@@ -267,7 +269,9 @@ def _affiliation_before(doc: Doc, i: int) -> str | None:
 
 
 def _title_phrase(tok: Token) -> tuple[str, str | None]:
-    comp = [c for c in tok.lefts if c.dep_ == "compound" and c.pos_ in ("NOUN", "PROPN")
+    # "Defense Minister", "general secretary", "principal investigator", "chief executive"
+    comp = [c for c in tok.lefts if (c.dep_ == "compound" and c.pos_ in ("NOUN", "PROPN")
+                                     or c.dep_ == "amod" and c.pos_ == "ADJ")
             and c.ent_type_ not in ("GPE", "NORP", "ORG")]
     words = [c.text for c in comp] + [tok.text]
     poss = next((c for c in tok.children if c.dep_ == "poss"), None)
