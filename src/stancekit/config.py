@@ -12,6 +12,7 @@ from .resources import configs_dir, read_toml
 @dataclass
 class Config:
     spacy_model: str = ""
+    ner_model: str = ""
     batch_size: int = 32
     chunk_chars: int = 100_000
     device: str = "auto"
@@ -32,7 +33,8 @@ class Config:
     def from_toml(cls, data: dict, *, base: "Config | None" = None, source: str = "<config>") -> "Config":
         cfg = Config(**asdict(base)) if base else Config()
         mapping = {
-            ("pipeline", "spacy_model"): "spacy_model", ("pipeline", "batch_size"): "batch_size",
+            ("pipeline", "spacy_model"): "spacy_model", ("pipeline", "ner_model"): "ner_model",
+            ("pipeline", "batch_size"): "batch_size",
             ("pipeline", "chunk_chars"): "chunk_chars", ("pipeline", "device"): "device",
             ("pipeline", "indirect_quotes"): "indirect_quotes", ("pipeline", "threads"): "threads",
             ("stance", "backend"): "stance_backend", ("stance", "encoder"): "stance_encoder",

@@ -35,6 +35,13 @@ def logits_head(outputs, batch) -> "np.ndarray":
     return outputs.logits.float().cpu().numpy()
 
 
+def token_logits_head(outputs, batch) -> list:
+    """Per-token logits of each input, without its padding (token classification)."""
+    logits = outputs.logits.float().cpu().numpy()
+    lengths = batch["attention_mask"].sum(1).cpu().numpy()
+    return [logits[i, : int(n)] for i, n in enumerate(lengths)]
+
+
 def mean_pool_head(outputs, batch) -> "np.ndarray":
     """Mean of the last hidden states over real tokens, L2-normalised (sentence embeddings)."""
     import torch
@@ -77,10 +84,14 @@ class InferenceEngine:
         self._fail_hook: Callable[[int], None] | None = None  # tests inject OOM here
 
     # -- public ----------------------------------------------------------------------------------
-    def run(self, inputs: Sequence[Input]) -> np.ndarray:
-        """Outputs for ``inputs`` (one row each, original order)."""
+    def run(self, inputs: Sequence[Input], *, stack: bool = True):
+        """Outputs for ``inputs`` (one row each, original order).
+
+        With ``stack=False`` a list of per-input arrays is returned instead of one array, for heads
+        whose rows differ in shape (per-token logits of a token classifier).
+        """
         if len(inputs) == 0:
-            return np.zeros((0, 0), dtype=np.float32)
+            return np.zeros((0, 0), dtype=np.float32) if stack else []
         index: dict = {}
         order = []
         unique: list[Input] = []
@@ -113,6 +124,8 @@ class InferenceEngine:
                         if k + 1 < len(batches):  # collate the next batch while this one computes
                             future = pool.submit(self._collate, encoded, batches[k + 1])
                         self._run_batch(encoded, idx, batch, results, win)
+        if not stack:
+            return [results[k] for k in order]
         out = np.stack(results)
         return out[np.asarray(order)]
 
@@ -194,7 +207,8 @@ def load_hf(source: str, *, task: str = "sequence-classification", num_labels: i
     SDPA attention is asked for (BERT, RoBERTa, ModernBERT have it) and eager attention used where a
     model has none (DeBERTa). ``num_labels`` puts a fresh classification head on an encoder.
     """
-    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import (AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification,
+                              AutoTokenizer)
     from transformers.utils import logging as hf_logging
 
     from .errors import Errors, StancekitError
@@ -202,7 +216,8 @@ def load_hf(source: str, *, task: str = "sequence-classification", num_labels: i
     check_safetensors_only(source)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    cls = AutoModelForSequenceClassification if task == "sequence-classification" else AutoModel
+    cls = {"sequence-classification": AutoModelForSequenceClassification,
+           "token-classification": AutoModelForTokenClassification}.get(task, AutoModel)
     extra = {"num_labels": num_labels} if num_labels else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)

@@ -239,3 +239,110 @@ def entity_at(doc: Doc, start_char: int, end_char: int) -> dict | None:
         if ov > best_len:
             best, best_len = rec, ov
     return best
+
+
+# ---------------------------------------------------------------------------------------------
+# a Hugging Face token classifier as the NER backend
+# ---------------------------------------------------------------------------------------------
+
+HF_LABELS = {"PER": "PERSON", "PERSON": "PERSON", "ORG": "ORG", "LOC": "LOC", "GPE": "GPE", "NORP": "NORP",
+             "FAC": "FAC", "MISC": "MISC"}
+
+
+def decode_bio(offsets: list[tuple[int, int]], label_ids, id2label: dict) -> list[tuple[int, int, str]]:
+    """Character spans ``(start, end, label)`` from per-token labels (BIO/IOB2 or plain tags).
+
+    Special tokens have offset ``(0, 0)`` and are skipped; a word piece continues its entity; an ``I-``
+    tag after ``O`` or after another type starts a new entity (lenient IOB).
+    """
+    spans: list[list] = []
+    prev = "O"
+    for (a, b), k in zip(offsets, label_ids):
+        if a == b:
+            continue
+        tag = str(id2label[int(k)])
+        prefix, _, kind = tag.partition("-") if "-" in tag else ("I" if tag != "O" else "O", "", tag)
+        if tag == "O":
+            prev = "O"
+            continue
+        kind = HF_LABELS.get(kind.upper(), kind.upper())
+        if prefix == "B" or prev != kind or not spans or a > spans[-1][1] + 1:
+            spans.append([a, b, kind])
+        else:
+            spans[-1][1] = b
+        prev = kind
+    return [(a, b, k) for a, b, k in spans]
+
+
+class HFEntityRecognizer:
+    """spaCy component: entities from a Hugging Face token-classification model via the engine.
+
+    It replaces ``doc.ents`` with the model's entities (spaCy's own NER, if any, runs before it and is
+    overridden). Text is cut into sentence windows so long documents fit the model; every window of
+    a batch of documents goes through one batched engine call (GPU when present).
+    """
+
+    def __init__(self, nlp: Language, name: str, *, model: str, device: str = "auto", max_tokens: int = 16384,
+                 max_length: int = 256, window_chars: int = 800):
+        from .engine import InferenceEngine, load_hf, token_logits_head
+
+        self.name = name
+        self.source = model
+        tokenizer, hf_model = load_hf(model, task="token-classification")
+        self.id2label = {int(k): v for k, v in hf_model.config.id2label.items()}
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.window_chars = window_chars
+        self.engine = InferenceEngine(hf_model, tokenizer, device=device, max_tokens=max_tokens,
+                                      max_length=max_length, head=token_logits_head)
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs, batch_size: int = 64):
+        from spacy.util import minibatch
+
+        for batch in minibatch(docs, size=batch_size):
+            self._annotate(list(batch))
+            yield from batch
+
+    def _windows(self, doc: Doc) -> list[tuple[int, str]]:
+        pieces: list[tuple[int, str]] = []
+        sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+        start = None
+        end = 0
+        for sent in sents:
+            if start is None:
+                start = sent.start_char
+            if sent.end_char - start > self.window_chars and end > start:
+                pieces.append((start, doc.text[start:end]))
+                start = sent.start_char
+            end = sent.end_char
+        if start is not None and end > start:
+            pieces.append((start, doc.text[start:end]))
+        return pieces
+
+    def _annotate(self, docs: list[Doc]) -> None:
+        jobs = [(d, off, text) for d in docs for off, text in self._windows(d)]
+        if not jobs:
+            return
+        logits = self.engine.run([t for _, _, t in jobs], stack=False)
+        enc = self.tokenizer([t for _, _, t in jobs], truncation=True, max_length=self.max_length,
+                             return_offsets_mapping=True)
+        found: dict[int, list[Span]] = {id(d): [] for d in docs}
+        for (doc, off, _), rows, offsets in zip(jobs, logits, enc["offset_mapping"]):
+            for a, b, label in decode_bio(offsets, rows.argmax(-1), self.id2label):
+                span = doc.char_span(off + a, off + b, label=label, alignment_mode="expand")
+                if span is not None:
+                    found[id(doc)].append(span)
+        for doc in docs:
+            doc.ents = filter_spans(found[id(doc)])
+
+
+@Language.factory("stancekit_hf_ner", assigns=["doc.ents"],
+                  default_config={"model": "", "device": "auto", "max_tokens": 16384, "max_length": 256,
+                                  "window_chars": 800})
+def make_hf_ner(nlp: Language, name: str, model: str, device: str, max_tokens: int, max_length: int,
+                window_chars: int) -> HFEntityRecognizer:
+    return HFEntityRecognizer(nlp, name, model=model, device=device, max_tokens=max_tokens,
+                              max_length=max_length, window_chars=window_chars)

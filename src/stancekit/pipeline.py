@@ -49,6 +49,10 @@ class Pipeline:
         self.targets = list(targets) if targets is not None else [load_target(t) for t in self.config.targets]
         self.nlp = nlp if nlp is not None else load_spacy(self.config.spacy_model or None)
         self.nlp.max_length = max(self.nlp.max_length, self.config.chunk_chars + 1)
+        if self.config.ner_model and "stancekit_hf_ner" not in self.nlp.pipe_names:
+            self.nlp.add_pipe("stancekit_hf_ner", config={"model": self.config.ner_model,
+                                                          "device": self.config.device,
+                                                          "max_tokens": self.config.max_tokens})
         if "stancekit_entities" not in self.nlp.pipe_names:
             self.nlp.add_pipe("stancekit_entities")
         if "stancekit_quotes" not in self.nlp.pipe_names:
