@@ -199,3 +199,16 @@ def test_seed_article(nlp):
     assert "Alejandro Éder" in by
     mixed = [q for q in qs if q["kind"] == "mixed"]
     assert any(q["speaker"]["name"] == "Colombian Embassy" for q in mixed)
+
+
+def test_nominal_cue_with_possessive_or_by_phrase(nlp):
+    cases = [("The mayor dismissed the senator's warning that the dam would collapse within a decade.",
+              ("warning", "senator", "the dam would collapse within a decade")),
+             ("Officials rejected the claim by Greenpeace that the river had been poisoned by the mine.",
+              ("claim", "Greenpeace", "the river had been poisoned by the mine"))]
+    for text, want in cases:
+        doc = nlp(text)
+        got = [(q["cue"]["text"], q["speaker"]["name"], q["text"]) for q in doc._.stancekit_quotes]
+        assert want in got
+        for q in doc._.stancekit_quotes:
+            assert doc.text[q["start"]:q["end"]] == q["text"]

@@ -187,6 +187,7 @@ class QuoteFinder:
         self.according = c["according"]
         self.intent = c.get("intent", frozenset())
         self.object = c.get("object", frozenset())
+        self.nouns = c.get("nouns", frozenset())
 
     def __call__(self, doc: Doc) -> Doc:
         warnings = list(doc._.stancekit_warnings or [])
@@ -405,6 +406,7 @@ class QuoteFinder:
         # fixed frames first: "according to X, …", "To X, …"
         yield from self._according_to(doc, resolver, free, taken)
         yield from self._to_x(doc, resolver, free, taken)
+        yield from self._noun_cues(doc, resolver, partial, free, taken)
         for tok in doc:
             lemma = tok.lemma_.lower()
             if tok.pos_ != "VERB" or not self._is_cue_lemma(lemma):
@@ -431,6 +433,33 @@ class QuoteFinder:
             taken.append((a, b))
             yield Quote(text=doc.text[a:b], start=a, end=b, kind=kind, cue=_cue_dict(tok),
                         speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.85, 3))
+
+
+    def _noun_cues(self, doc: Doc, resolver: SpeakerResolver, partial, free, taken):
+        """Nominal cues with a clause: "X's warning that …", "the claim by X that …"."""
+        for tok in doc:
+            if tok.pos_ != "NOUN" or tok.lemma_.lower() not in self.nouns or not free(tok.idx, tok.idx + len(tok)):
+                continue
+            clause = next((c for c in tok.children if c.dep_ in ("acl", "ccomp", "relcl") and c.i > tok.i
+                           and any(g.dep_ == "mark" and g.lower_ == "that" for g in c.children)), None)
+            if clause is None:
+                continue
+            holder = next((c for c in tok.children if c.dep_ == "poss"), None)
+            if holder is None:
+                prep = next((c for c in tok.children if c.dep_ == "prep" and c.lower_ in ("by", "from")), None)
+                holder = next((g for g in prep.children if g.dep_ == "pobj"), None) if prep is not None else None
+            if holder is None:
+                continue
+            a, b = _trim_tokens(list(clause.subtree))
+            if b - a < 12 or not free(a, b):
+                continue
+            speaker = resolver.resolve(holder)
+            if speaker is None:
+                continue
+            kind = "mixed" if any(a <= p.open_at and p.close_at < b for p in partial) else "indirect"
+            taken.append((a, b))
+            yield Quote(text=doc.text[a:b], start=a, end=b, kind=kind, cue=_cue_dict(tok),
+                        speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.8, 3))
 
     def _is_cue_lemma(self, lemma: str) -> bool:
         return lemma in self.speech or lemma in self.belief or lemma in self.intent or lemma in self.object
