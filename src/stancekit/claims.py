@@ -34,7 +34,7 @@ from spacy.tokens import Doc
 
 from .errors import Errors, StancekitError
 from .quantities import parse_quantities
-from .resources import DATA_DIR
+from .resources import DATA_DIR, doc_text
 from .speakers import SpeakerResolver
 
 HEAD_FORMAT = "stancekit.claims_head.v1"
@@ -320,7 +320,7 @@ def sentence_spans(doc: Doc) -> list[tuple[int, int]]:
     for sent in doc.sents:
         offset = sent.start_char
         for piece in re.finditer(r"[^\n]+", sent.text):
-            a, b = _strip(doc.text, offset + piece.start(), offset + piece.end())
+            a, b = _strip(doc_text(doc), offset + piece.start(), offset + piece.end())
             if b > a:
                 spans.append((a, b))
     return spans
@@ -331,15 +331,15 @@ def claim_units(doc: Doc) -> list[tuple[int, int, int]]:
     units = []
     for k, (a, b) in enumerate(sentence_spans(doc)):
         pieces = [(a, b)]
-        text = doc.text[a:b]
+        text = doc_text(doc)[a:b]
         cuts = [m.start() for m in re.finditer(";", text)]
         if cuts:
             bounds = [0] + [c + 1 for c in cuts] + [len(text) + 1]
             parts = [(a + bounds[i], a + bounds[i + 1] - 1) for i in range(len(bounds) - 1)]
-            if all(_n_words(doc.text[s:e]) >= MIN_UNIT_WORDS for s, e in parts):
-                pieces = [_strip(doc.text, s, e) for s, e in parts]
+            if all(_n_words(doc_text(doc)[s:e]) >= MIN_UNIT_WORDS for s, e in parts):
+                pieces = [_strip(doc_text(doc), s, e) for s, e in parts]
         for s, e in pieces:
-            if _n_words(doc.text[s:e]) >= MIN_UNIT_WORDS:
+            if _n_words(doc_text(doc)[s:e]) >= MIN_UNIT_WORDS:
                 units.append((s, e, k))
     return units
 
@@ -349,13 +349,13 @@ def find_claims(doc: Doc, *, doc_id: str, ref_date: str | None = None,
     """Claim records of one document (see the module doc and ``schemas/claim.v1.json``)."""
     detector = detector if detector is not None else _default_detector()
     units = claim_units(doc)
-    scores = detector.score_sentences([doc.text[a:b] for a, b, _ in units])
+    scores = detector.score_sentences([doc_text(doc)[a:b] for a, b, _ in units])
     claims = []
     for (start, end, k), score in zip(units, scores):
         if score < min_score:
             continue
         start, end = _claim_span(doc, start, end)
-        text = doc.text[start:end]
+        text = doc_text(doc)[start:end]
         quantities = [_shift_quantity(q, start) for q in parse_quantities(text, ref_date=ref_date)]
         claims.append({
             "doc_id": doc_id,
@@ -419,7 +419,7 @@ def _claim_span(doc: Doc, start: int, end: int) -> tuple[int, int]:
     if quote is None or quote.get("kind") != "direct":
         return start, end
     a, b = max(start, quote["start"]), min(end, quote["end"])
-    text = doc.text
+    text = doc_text(doc)
     while a < b and (text[a].isspace() or text[a] in QUOTE_MARKS):
         a += 1
     while b > a and (text[b - 1].isspace() or text[b - 1] in QUOTE_MARKS or text[b - 1] in ",;:"):
@@ -449,7 +449,7 @@ def _according_to(doc: Doc, start: int, end: int) -> dict | None:
         ent = _entity_overlapping(doc, pobj.idx, pobj.idx + len(pobj)) or _entity_overlapping(doc, a, b)
         if ent is not None:
             return {"name": ent["canonical"], "kind": "source", "label": ent["label"], "role": None}
-        name = re.sub(r"^(the|a|an)\s+", "", doc.text[a:b].strip(" ,."), flags=re.IGNORECASE)
+        name = re.sub(r"^(the|a|an)\s+", "", doc_text(doc)[a:b].strip(" ,."), flags=re.IGNORECASE)
         return {"name": name or None, "kind": "source", "label": None, "role": None}
     return None
 

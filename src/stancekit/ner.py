@@ -25,7 +25,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from .errors import Errors, StancekitError
-from .resources import titles
+from .resources import doc_text, titles
 
 NAME_LABELS = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC")
 PREFERRED_PIPELINES = ("en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm",
@@ -315,11 +315,11 @@ class HFEntityRecognizer:
             if start is None:
                 start = sent.start_char
             if sent.end_char - start > self.window_chars and end > start:
-                pieces.append((start, doc.text[start:end]))
+                pieces.append((start, doc_text(doc)[start:end]))
                 start = sent.start_char
             end = sent.end_char
         if start is not None and end > start:
-            pieces.append((start, doc.text[start:end]))
+            pieces.append((start, doc_text(doc)[start:end]))
         return pieces
 
     def _annotate(self, docs: list[Doc]) -> None:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from .resources import cues
+from .resources import cues, doc_text
 from .speakers import SpeakerResolver
 
 OPENERS = {"“": "”", "«": "»", "„": "“", '"': '"', "‹": "›"}
@@ -198,11 +198,11 @@ class QuoteFinder:
 
     def find(self, doc: Doc, warnings: list) -> list[Quote]:
         if len(doc) == 0 or not (doc.has_annotation("SENT_START") or doc.has_annotation("DEP")):
-            if doc.text.strip():
+            if doc_text(doc).strip():
                 warnings.append({"code": "W004", "offset": 0})
             return []
         resolver = SpeakerResolver(doc)
-        spans, mark_warnings = pair_quote_marks(doc.text)
+        spans, mark_warnings = pair_quote_marks(doc_text(doc))
         warnings.extend(mark_warnings)
         quotes: list[Quote] = []
         partial: list[QuoteSpan] = []
@@ -236,29 +236,29 @@ class QuoteFinder:
         words = [t for t in content if not t.is_punct]
         if len(words) == 0:
             return False
-        inner = doc.text[qs.start:qs.end].rstrip()
+        inner = doc_text(doc)[qs.start:qs.end].rstrip()
         if inner[-1:] in ",.?!…:;" and len(words) >= 3:
             return True
         if inner[-1:] in ",?!" and len(words) >= 2 and self._cue_after(doc, qs)[0] is not None:
             return True  # "“We will,” she said, …"
-        before = doc.text[max(0, qs.open_at - 3):qs.open_at]
-        after = doc.text[qs.close_at + 1:qs.close_at + 4]
+        before = doc_text(doc)[max(0, qs.open_at - 3):qs.open_at]
+        after = doc_text(doc)[qs.close_at + 1:qs.close_at + 4]
         if before.rstrip().endswith(":") and len(words) >= 3:
             return True
         starts_sentence = content[0].is_sent_start or _only_space_or_punct(
-            doc.text[content[0].sent.start_char:qs.open_at])
+            doc_text(doc)[content[0].sent.start_char:qs.open_at])
         if starts_sentence and len(words) >= 4 and after.lstrip()[:1] in ("", ",", ".", "\n", "-", "–", "—"):
             return True
         return len(words) >= 8 and any(t.dep_ in SUBJECT_DEPS for t in content)
 
     def _direct(self, doc: Doc, qs: QuoteSpan, content: Span, resolver: SpeakerResolver,
                 prev: Quote | None) -> Quote:
-        text = doc.text[qs.start:qs.end]
+        text = doc_text(doc)[qs.start:qs.end]
         start, end = qs.start, qs.end
         # trailing comma inside the marks belongs to the frame, not the content
         stripped = text.rstrip(" ,")
         end = start + len(stripped)
-        base = dict(text=doc.text[start:end], start=start, end=end, kind="direct",
+        base = dict(text=doc_text(doc)[start:end], start=start, end=end, kind="direct",
                     marks=[qs.open_at, qs.close_at])
         cue_tok, speaker_tok = self._cue_after(doc, qs)
         if cue_tok is None and speaker_tok is None:
@@ -283,7 +283,7 @@ class QuoteFinder:
 
     def _cue_after(self, doc: Doc, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
         """Cue in the frame after the closing mark: "…,” he said", "“…” - Name"."""
-        dash = _DASH_NAME.match(doc.text, qs.close_at + 1)
+        dash = _DASH_NAME.match(doc_text(doc), qs.close_at + 1)
         if dash is not None:  # "“…” ― Name" (a signed comment)
             name = _name_at(doc, dash.end())
             if name is not None:
@@ -291,7 +291,7 @@ class QuoteFinder:
         first = _first_token_at_or_after(doc, qs.close_at + 1)
         if first is None:
             return None, None
-        gap = doc.text[qs.close_at + 1:first.idx]
+        gap = doc_text(doc)[qs.close_at + 1:first.idx]
         if "\n" in gap:
             return None, None
         if first.text in DASHES:
@@ -300,7 +300,7 @@ class QuoteFinder:
                 return None, name
         sent_end = first.sent.end
         limit = min(sent_end, first.i + self.max_cue_distance)
-        if doc.text[qs.start:qs.end].rstrip()[-1:] in ".!?…" and first.text[:1].isupper() \
+        if doc_text(doc)[qs.start:qs.end].rstrip()[-1:] in ".!?…" and first.text[:1].isupper() \
                 and first.lower_ not in PRONOUN_SPEAKERS:
             # "…security.” Éder, for his part, framed …": a new sentence starts after the quote;
             # only a short "Name said." frame still belongs to it
@@ -319,7 +319,7 @@ class QuoteFinder:
         last = _last_token_before(doc, qs.open_at)
         if last is None:
             return None, None
-        if "\n" in doc.text[last.idx + len(last):qs.open_at] and last.text != ":":
+        if "\n" in doc_text(doc)[last.idx + len(last):qs.open_at] and last.text != ":":
             return None, None
         if last.text in (".", "!", "?", "”", '"', "»"):  # the quote opens a new sentence
             return None, None
@@ -431,7 +431,7 @@ class QuoteFinder:
                 continue  # "such sacrifices demand recognition": positions need a plausible holder
             kind = "mixed" if any(a <= p.open_at and p.close_at < b for p in partial) else "indirect"
             taken.append((a, b))
-            yield Quote(text=doc.text[a:b], start=a, end=b, kind=kind, cue=_cue_dict(tok),
+            yield Quote(text=doc_text(doc)[a:b], start=a, end=b, kind=kind, cue=_cue_dict(tok),
                         speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.85, 3))
 
 
@@ -458,7 +458,7 @@ class QuoteFinder:
                 continue
             kind = "mixed" if any(a <= p.open_at and p.close_at < b for p in partial) else "indirect"
             taken.append((a, b))
-            yield Quote(text=doc.text[a:b], start=a, end=b, kind=kind, cue=_cue_dict(tok),
+            yield Quote(text=doc_text(doc)[a:b], start=a, end=b, kind=kind, cue=_cue_dict(tok),
                         speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.8, 3))
 
     def _is_cue_lemma(self, lemma: str) -> bool:
@@ -515,7 +515,7 @@ class QuoteFinder:
                 continue
             speaker = resolver.resolve(pobj)
             taken.append((a, b))
-            yield Quote(text=doc.text[a:b], start=a, end=b, kind="indirect",
+            yield Quote(text=doc_text(doc)[a:b], start=a, end=b, kind="indirect",
                         cue={"text": doc[tok.i:tok.i + 2].text, "start": tok.idx,
                              "end": doc[tok.i + 1].idx + len(doc[tok.i + 1])},
                         speaker=speaker, confidence=round((speaker or {}).get("confidence", 0.3) * 0.85, 3))
@@ -548,7 +548,7 @@ class QuoteFinder:
             if speaker is None:
                 continue
             taken.append((a, b))
-            yield Quote(text=doc.text[a:b], start=a, end=b, kind="indirect",
+            yield Quote(text=doc_text(doc)[a:b], start=a, end=b, kind="indirect",
                         cue={"text": first.text, "start": first.idx, "end": first.idx + len(first)},
                         speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.7, 3))
 
@@ -635,7 +635,7 @@ def _name_at(doc: Doc, char: int) -> Token | None:
         return None
     j = tok.i
     while j + 1 < len(doc) and doc[j + 1].text[:1].isupper() and doc[j + 1].is_alpha and \
-            "\n" not in doc.text[doc[j].idx:doc[j + 1].idx] and j - tok.i < 4:
+            "\n" not in doc_text(doc)[doc[j].idx:doc[j + 1].idx] and j - tok.i < 4:
         j += 1
     return doc[j]
 
@@ -686,7 +686,7 @@ def _cue_dict(verb: Token) -> dict:
     if any(doc[k].is_punct for k in range(lo, hi + 1)):
         lo, hi = verb.i, verb.i
     a, b = doc[lo].idx, doc[hi].idx + len(doc[hi])
-    return {"text": doc.text[a:b], "start": a, "end": b}
+    return {"text": doc_text(doc)[a:b], "start": a, "end": b}
 
 
 PREP_CUES = {"call": ("for", "on"), "push": ("for",), "point": ("to",), "argue": ("for", "against"),

@@ -46,3 +46,12 @@ def speaker_nouns() -> frozenset[str]:
     """Common nouns (lemmas) that can head a speaker phrase: "officials", "the ministry"."""
     lines = (DATA_DIR / "speaker_nouns.txt").read_text(encoding="utf-8").splitlines()
     return frozenset(ln.strip().lower() for ln in lines if ln.strip() and not ln.startswith("#"))
+
+
+def doc_text(doc) -> str:
+    """``doc.text``, computed once per Doc (spaCy rebuilds the string from tokens on every access)."""
+    key = ("stancekit", "text")
+    text = doc.user_data.get(key)
+    if text is None:
+        text = doc.user_data[key] = doc.text
+    return text

@@ -18,7 +18,7 @@ from __future__ import annotations
 from spacy.tokens import Doc, Token
 
 from .ner import canonical_text, is_honorific, is_title_token, title_before
-from .resources import speaker_nouns
+from .resources import doc_text, speaker_nouns
 
 PERSON_PRONOUNS = {"he", "she", "him", "her", "i"}
 GROUP_PRONOUNS = {"they", "them", "we"}
@@ -246,11 +246,11 @@ def _mention(tok: Token) -> dict:
 
 def _mention_span(toks: list[Token]) -> dict:
     a, b = toks[0], toks[-1]
-    return {"text": a.doc.text[a.idx:b.idx + len(b)], "start": a.idx, "end": b.idx + len(b)}
+    return {"text": doc_text(a.doc)[a.idx:b.idx + len(b)], "start": a.idx, "end": b.idx + len(b)}
 
 
 def _span_mention(doc: Doc, ent: dict) -> dict:
-    return {"text": doc.text[ent["start"]:ent["end"]], "start": ent["start"], "end": ent["end"]}
+    return {"text": doc_text(doc)[ent["start"]:ent["end"]], "start": ent["start"], "end": ent["end"]}
 
 
 def _affiliation_before(doc: Doc, i: int) -> str | None:
@@ -293,7 +293,7 @@ def _quoted_mask(doc: Doc) -> list[bool]:
     from .quotes import pair_quote_marks
 
     mask = [False] * len(doc)
-    spans, _ = pair_quote_marks(doc.text)
+    spans, _ = pair_quote_marks(doc_text(doc))
     for qs in spans:
         span = doc.char_span(qs.start, qs.end, alignment_mode="expand")
         if span is not None:
