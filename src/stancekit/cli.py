@@ -56,7 +56,6 @@ def run(
     from .config import load_config
     from .ingest import check_inputs
     from .pipeline import Pipeline, check_out_dir, run_corpus
-    from .targets import load_target
 
     try:
         check_inputs(inputs)
@@ -75,8 +74,7 @@ def run(
             if not quiet and sys.stderr.isatty() and n_seen[0] % 100 == 0:
                 typer.echo(f"… {n_seen[0]} documents", err=True)
 
-        targets_ = [load_target(t) for t in cfg.targets]
-        pipe = Pipeline(cfg, targets=targets_)
+        pipe = Pipeline(cfg)
         manifest = run_corpus(inputs, out, pipeline=pipe, force=force, resume=resume, parquet=parquet,
                               on_result=on_result)
     except StancekitError as exc:

@@ -231,16 +231,6 @@ def make_entity_linker(nlp: Language, name: str) -> EntityLinker:
     return EntityLinker(nlp, name)
 
 
-def entity_at(doc: Doc, start_char: int, end_char: int) -> dict | None:
-    """The entity record overlapping a character range, preferring the longest overlap."""
-    best, best_len = None, 0
-    for rec in doc._.stancekit_entities or ():
-        ov = min(end_char, rec["end"]) - max(start_char, rec["start"])
-        if ov > best_len:
-            best, best_len = rec, ov
-    return best
-
-
 # ---------------------------------------------------------------------------------------------
 # a Hugging Face token classifier as the NER backend
 # ---------------------------------------------------------------------------------------------

@@ -159,10 +159,7 @@ class Pipeline:
                     stance_jobs.append((c, StanceInput(text=c["text"], target=t)))
         t0 = time.perf_counter()
         if stance_jobs and self.targets:
-            try:
-                preds = self.backend.predict([job for _, job in stance_jobs])
-            except StancekitError:
-                raise
+            preds = self.backend.predict([job for _, job in stance_jobs])
             for (rec, job), pred in zip(stance_jobs, preds):
                 rec.setdefault("stances", []).append({"target": job.target.id, **pred})
         self.timings["stance"] += time.perf_counter() - t0

@@ -201,8 +201,8 @@ class QuoteFinder:
             if doc_text(doc).strip():
                 warnings.append({"code": "W004", "offset": 0})
             return []
-        resolver = SpeakerResolver(doc)
         spans, mark_warnings = pair_quote_marks(doc_text(doc))
+        resolver = SpeakerResolver(doc, spans)
         warnings.extend(mark_warnings)
         quotes: list[Quote] = []
         partial: list[QuoteSpan] = []
@@ -559,10 +559,6 @@ class QuoteFinder:
 
 def _only_space_or_punct(s: str) -> bool:
     return all(ch.isspace() or not ch.isalnum() for ch in s)
-
-
-def _tok_dict(tok: Token) -> dict:
-    return {"text": tok.text, "start": tok.idx, "end": tok.idx + len(tok)}
 
 
 def _first_token_at_or_after(doc: Doc, char: int) -> Token | None:

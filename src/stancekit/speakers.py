@@ -30,7 +30,8 @@ WINDOW_SENTS = 4
 
 
 class SpeakerResolver:
-    def __init__(self, doc: Doc):
+    def __init__(self, doc: Doc, quote_spans: list | None = None):
+        """``quote_spans``: the paired quotation marks of ``doc`` when the caller has them already."""
         self.doc = doc
         self.entities = [e for e in (doc._.stancekit_entities or [])
                          if e["label"] in ("PERSON", "ORG", "GPE", "NORP")]
@@ -44,7 +45,7 @@ class SpeakerResolver:
         for k, s in enumerate(doc.sents):
             for t in s:
                 self.sent_index[t.i] = k
-        self.quoted = _quoted_mask(doc)
+        self.quoted = _quoted_mask(doc, quote_spans)
         self.roles = self._collect_roles()
 
     # -- roles ---------------------------------------------------------------------------------
@@ -289,11 +290,12 @@ def _title_case(role: str) -> str:
     return " ".join(w if w[:1].isupper() else w.capitalize() for w in role.split())
 
 
-def _quoted_mask(doc: Doc) -> list[bool]:
-    from .quotes import pair_quote_marks
+def _quoted_mask(doc: Doc, spans: list | None = None) -> list[bool]:
+    if spans is None:
+        from .quotes import pair_quote_marks
 
+        spans, _ = pair_quote_marks(doc_text(doc))
     mask = [False] * len(doc)
-    spans, _ = pair_quote_marks(doc_text(doc))
     for qs in spans:
         span = doc.char_span(qs.start, qs.end, alignment_mode="expand")
         if span is not None:
