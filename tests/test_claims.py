@@ -271,3 +271,39 @@ def test_seed_article_claims(nlp, detector):
     assert len(claims) <= 12
     # opinion and quoted warnings are not claims
     assert not any("reward the criminals" in c["text"] for c in claims)
+
+
+def test_train_claims_command_writes_a_head_the_pipeline_config_can_use(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from stancekit.config import load_config
+
+    rows = [{"text": t, "label": 1} for t in STATISTICS + ["Sales doubled to 4 million units in 2022.",
+                                                           "Prices rose 7% in May."]]
+    rows += [{"text": t, "label": 0} for t in NOT_CLAIMS + ["What a wonderful evening it was.",
+                                                          "She smiled and waved at the crowd."]]
+    data = tmp_path / "claims.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    exe = Path(sys.executable).with_name("stancekit")
+    out = tmp_path / "head.json"
+    res = subprocess.run([str(exe), "train", "claims", "--data", str(data), "--out", str(out)],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert res.returncode == 0, res.stderr
+    card = json.loads(res.stdout)
+    assert card["n"] == 10 and card["positives"] == 5 and 0.0 <= card["cv"]["f1"] <= 1.0
+    det = ClaimDetector(head_path=out)
+    a, b = det.score_sentences(["Profits rose 12% in 2021.", "It was a lovely day."])
+    assert a > 0.5 > b
+    # the trained head is selected by configuration
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[claims]\nmodel = "{out}"\n', encoding="utf-8")
+    assert load_config(cfg).claims_model == str(out)
+    # bad training data: a coded error, no traceback
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"sentence": "no text key"}\n', encoding="utf-8")
+    res = subprocess.run([str(exe), "train", "claims", "--data", str(bad), "--out", str(tmp_path / "x.json")],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert res.returncode == 2 and "E012" in res.stderr and "Traceback" not in res.stderr

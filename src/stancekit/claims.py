@@ -300,8 +300,16 @@ def load_training_data(path: str | Path = DEFAULT_TRAIN) -> tuple[list[str], lis
 
 def train_default_head(path: str | Path = DEFAULT_HEAD, *, data: str | Path = DEFAULT_TRAIN,
                        c: float = DEFAULT_C, hashed: bool = True) -> dict:
-    """Rebuild the shipped head from ``data/claims_train.jsonl`` (deterministic); return its card."""
-    texts, labels = load_training_data(data)
+    """Train a head on ``data`` (JSONL rows ``{"text", "label": 0|1}``; by default the shipped
+    ``data/claims_train.jsonl``, which rebuilds the shipped head) and write it to ``path``
+    (deterministic); return its card with cross-validated scores."""
+    if not Path(data).is_file():
+        raise StancekitError(Errors.E001, path=data)
+    try:
+        texts, labels = load_training_data(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StancekitError(Errors.E012, name="--data",
+                             detail=f"{data}: each line must be {{\"text\": ..., \"label\": 0 or 1}} ({exc})") from exc
     detector = ClaimDetector.train(texts, labels, c=c, hashed=hashed)
     detector.params["training"]["data"] = Path(data).name
     detector.params["training"]["sha256"] = hashlib.sha256(Path(data).read_bytes()).hexdigest()

@@ -163,16 +163,21 @@ def eval_claims(
     gold: Path = typer.Argument(Path("corpora/sample/gold.jsonl"), help="Gold claims (project format)."),
     articles: Optional[Path] = typer.Option(None, "--articles", help="Folder of the articles (default: beside gold)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Check-worthiness head JSON (default: bundled)."),
+    min_score: float = typer.Option(0.5, "--min-score", help="Keep claims scoring at least this."),
 ):
     """Claim detection P/R/F1 by sentence overlap, claimer and quantity accuracy."""
+    from .claims import ClaimDetector
     from .evaluate.claims import evaluate_claims
     from .ner import load_spacy
 
     try:
+        detector = ClaimDetector(head_path=model) if model else None
         nlp = load_spacy()
         nlp.add_pipe("stancekit_entities")
         nlp.add_pipe("stancekit_quotes")
-        metrics = evaluate_claims(gold, articles or gold.parent / "articles", nlp=nlp)
+        metrics = evaluate_claims(gold, articles or gold.parent / "articles", nlp=nlp, detector=detector,
+                                  min_score=min_score)
     except StancekitError as exc:
         _fail(exc)
         return
@@ -199,6 +204,23 @@ def train_stance_cmd(
     try:
         info = train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
                             lr=lr, max_length=max_length, dev=dev, device=device, seed=seed)
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    _emit(info, None)
+
+
+@train_app.command("claims")
+def train_claims_cmd(
+    data: Path = typer.Option(..., "--data", help='JSONL of {"text": ..., "label": 0 or 1} sentences.'),
+    out: Path = typer.Option(..., "--out", help="Output head (JSON)."),
+    c: float = typer.Option(0.3, "--c", help="Inverse regularisation strength of the logistic regression."),
+):
+    """Train a check-worthiness head; use it with [claims] model = OUT or eval claims --model OUT."""
+    from .claims import train_default_head
+
+    try:
+        info = train_default_head(out, data=data, c=c)
     except StancekitError as exc:
         _fail(exc)
         return

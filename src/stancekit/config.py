@@ -24,6 +24,7 @@ class Config:
     targets: list[str] = field(default_factory=lambda: ["certification"])
     claims: bool = True
     min_claim_score: float = 0.5
+    claims_model: str = ""
     threads: int | None = None
 
     def to_dict(self) -> dict:
@@ -40,7 +41,7 @@ class Config:
             ("stance", "backend"): "stance_backend", ("stance", "encoder"): "stance_encoder",
             ("stance", "model"): "stance_model", ("stance", "max_tokens"): "max_tokens",
             ("stance", "targets"): "targets", ("claims", "enabled"): "claims",
-            ("claims", "min_score"): "min_claim_score",
+            ("claims", "min_score"): "min_claim_score", ("claims", "model"): "claims_model",
         }
         known_sections = {s for s, _ in mapping}
         for section, values in data.items():

@@ -79,7 +79,7 @@ class Pipeline:
         if self._detector is None:
             from .claims import ClaimDetector
 
-            self._detector = ClaimDetector()
+            self._detector = ClaimDetector(head_path=self.config.claims_model or None)
         return self._detector
 
     def describe(self) -> dict:
