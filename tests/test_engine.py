@@ -26,7 +26,8 @@ def engine(tiny_classifier):  # noqa: F811
     from stancekit.engine import InferenceEngine, load_hf
 
     tok, model = load_hf(str(tiny_classifier))
-    return InferenceEngine(model, tok, device="cpu", max_tokens=64, max_batch=4)
+    # fp32: padding invariance is exact only without autocast (bf16 is checked separately below)
+    return InferenceEngine(model, tok, device="cpu", max_tokens=64, max_batch=4, precision="fp32")
 
 
 def reference(engine, items):
@@ -99,7 +100,7 @@ def test_mean_pool_encoder_is_padding_invariant(tiny_encoder):  # noqa: F811
     from stancekit.engine import InferenceEngine, load_hf, mean_pool_head
 
     tok, model = load_hf(str(tiny_encoder), task="feature-extraction")
-    eng = InferenceEngine(model, tok, device="cpu", max_tokens=64, head=mean_pool_head)
+    eng = InferenceEngine(model, tok, device="cpu", max_tokens=64, head=mean_pool_head, precision="fp32")
     out = eng.run(TEXTS)
     ref = np.stack([eng.run([t])[0] for t in TEXTS])
     np.testing.assert_allclose(out, ref, atol=1e-5)
@@ -159,7 +160,8 @@ def test_cpu_budget_is_capped_and_bf16_is_close(tiny_classifier):  # noqa: F811
     tok, model = load_hf(str(tiny_classifier))
     eng = InferenceEngine(model, tok, device="cpu", max_tokens=1_000_000)
     assert eng.max_tokens == dev.CPU_MAX_TOKENS and eng.precision == "auto"
-    ref = eng.run(PAIRS)
+    assert eng.compute_precision == ("bf16" if dev.cpu_has_bf16() else "fp32")
+    ref = InferenceEngine(model, tok, device="cpu", precision="fp32").run(PAIRS)
     half = InferenceEngine(model, tok, device="cpu", precision="bf16").run(PAIRS)
     np.testing.assert_allclose(half, ref, atol=0.05)
 
@@ -172,3 +174,22 @@ def test_precision_from_environment(monkeypatch):
     monkeypatch.setenv("STANCEKIT_PRECISION", "fp8")
     with pytest.raises(StancekitError):
         dev.default_precision()
+
+
+def test_auto_precision_follows_the_cpu(monkeypatch):
+    import torch
+
+    from stancekit import device as dev
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(dev, "cpu_has_bf16", lambda: True)
+    assert dev.effective_precision(cpu, "auto") == "bf16"
+    assert isinstance(dev.autocast(cpu, "auto"), torch.autocast)
+    assert dev.effective_precision(cpu, "fp32") == "fp32"
+    monkeypatch.setattr(dev, "cpu_has_bf16", lambda: False)
+    assert dev.effective_precision(cpu, "auto") == "fp32"
+    assert not isinstance(dev.autocast(cpu, "auto"), torch.autocast)
+    assert dev.effective_precision(cpu, "bf16") == "bf16"
+    with pytest.raises(StancekitError) as exc:
+        dev.effective_precision(cpu, "fp8")
+    assert exc.value.code == "E012"

@@ -38,7 +38,9 @@ def test_classifier_backend_runs_on_tiny_model(tiny_classifier):  # noqa: F811
     be = get_backend("classifier", model=str(tiny_classifier), device="cpu")
     check_results(be.predict(inputs()), 3)
     assert be.predict([]) == []
-    assert be.describe() == {"backend": "classifier", "model": str(tiny_classifier)}
+    assert be.describe() == {"backend": "classifier", "model": str(tiny_classifier),
+                             "precision": be.engine.compute_precision}
+    assert be.engine.compute_precision in ("fp32", "bf16")
 
 
 def test_classifier_with_unmappable_labels_is_refused(tmp_path):

@@ -197,13 +197,15 @@ def train_stance_cmd(
     dev: Optional[Path] = typer.Option(None, "--dev", help="Held-out file scored after training."),
     device: str = typer.Option("auto", "--device"),
     seed: int = typer.Option(13, "--seed"),
+    precision: Optional[str] = typer.Option(None, "--precision",
+                                            help="auto (bf16 where native; default), bf16 or fp32."),
 ):
     """Fine-tune a (text, target) cross-encoder; writes safetensors, config, model card, meta.json."""
     from .train import train_stance
 
     try:
         info = train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
-                            lr=lr, max_length=max_length, dev=dev, device=device, seed=seed)
+                            lr=lr, max_length=max_length, dev=dev, device=device, seed=seed, precision=precision)
     except StancekitError as exc:
         _fail(exc)
         return

@@ -32,11 +32,16 @@ PRECISIONS = ("auto", "fp32", "bf16")
 CPU_MAX_TOKENS = 2048  # on CPU, smaller batches pad less and stay in cache (measured: benchmarks/RESULTS.md)
 
 
-def default_precision() -> str:
-    value = os.environ.get("STANCEKIT_PRECISION", "auto").lower()
+def check_precision(value: str, name: str = "precision") -> str:
+    value = (value or "auto").lower()
     if value not in PRECISIONS:
-        raise StancekitError(Errors.E012, name="STANCEKIT_PRECISION", detail=f"'{value}' (use {', '.join(PRECISIONS)})")
+        raise StancekitError(Errors.E012, name=name, detail=f"'{value}' (use {', '.join(PRECISIONS)})")
     return value
+
+
+def default_precision() -> str:
+    """``STANCEKIT_PRECISION`` (auto, fp32 or bf16), ``auto`` when unset."""
+    return check_precision(os.environ.get("STANCEKIT_PRECISION", "auto"), "STANCEKIT_PRECISION")
 
 
 def cpu_has_bf16() -> bool:
@@ -49,23 +54,35 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def autocast(device, precision: str = "auto") -> contextlib.AbstractContextManager:
-    """Mixed precision for inference.
+def effective_precision(device, precision: str = "auto") -> str:
+    """The precision a forward pass really runs in: ``fp32``, ``bf16`` or ``fp16``.
 
-    ``auto``: bf16 autocast on CUDA devices that support it (fp16 otherwise) and full fp32 on CPU, so CPU
-    results are exact; ``bf16``: bf16 autocast on CPU too (about 1.7x faster on CPUs with AVX512-BF16, with
-    logits within about 1e-3); ``fp32``: no autocast anywhere.
+    ``auto`` is the fastest precision that keeps the labels: bf16 autocast on CUDA devices that support
+    it (fp16 otherwise), and on CPUs that compute bf16 natively (AVX512-BF16 or AMX; measured 1.8x the
+    fp32 throughput here, with the same VAST macro-F1: benchmarks/RESULTS.md); fp32 on other CPUs.
+    ``bf16`` asks for bf16 autocast on any device; ``fp32`` turns autocast off everywhere (bit-exact
+    results, for reproducing a run on another machine).
     """
+    if check_precision(precision) == "fp32":
+        return "fp32"
+    if device.type == "cuda":
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu" and (precision == "bf16" or cpu_has_bf16()):
+        return "bf16"
+    return "fp32"
+
+
+def autocast(device, precision: str = "auto") -> contextlib.AbstractContextManager:
+    """Mixed-precision context for a forward pass (see :func:`effective_precision`)."""
     import torch
 
-    if precision == "fp32":
+    used = effective_precision(device, precision)
+    if used == "fp32":
         return contextlib.nullcontext()
-    if device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast(device_type="cuda", dtype=dtype)
-    if device.type == "cpu" and precision == "bf16":
-        return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    dtype = torch.bfloat16 if used == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def pin(batch: dict, device) -> dict:

@@ -225,7 +225,8 @@ class FewShotBackend(StanceBackend):
 
     def describe(self) -> dict:
         return {"backend": self.name, "encoder": self.encoder.source, "head": HEAD_VERSION,
-                "general_data": self.general_path.name, "C": self.C, "hypothesis_features": self.hypotheses}
+                "general_data": self.general_path.name, "C": self.C, "hypothesis_features": self.hypotheses,
+                "precision": self.encoder.engine.compute_precision}
 
     # -- embeddings, computed once per string ---------------------------------------------------------
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -265,7 +266,8 @@ class FewShotBackend(StanceBackend):
         own = [{"target": target.name, "text": ex["text"], "label": ex["label"]} for ex in target.examples]
         general, X_general = self._general_rows()
         key = hashlib.sha256(json.dumps([HEAD_VERSION, self.encoder.source.rstrip("/").split("/")[-1], self.C,
-                                         self.target_weight, self.hypotheses, general, own], sort_keys=True)
+                                         self.target_weight, self.hypotheses, general, own,
+                                         self.encoder.engine.compute_precision], sort_keys=True)
                              .encode()).hexdigest()[:16]
         if key in self._heads:
             return self._heads[key]
@@ -355,7 +357,7 @@ class ClassifierBackend(StanceBackend):
         self.temperature = _stored_temperature(model)
 
     def describe(self) -> dict:
-        out = {"backend": self.name, "model": self.source}
+        out = {"backend": self.name, "model": self.source, "precision": self.engine.compute_precision}
         if self.temperature != 1.0:
             out["temperature"] = self.temperature
         return out
@@ -400,7 +402,7 @@ class NLIBackend(StanceBackend):
                                       head=logits_head, threads=threads)
 
     def describe(self) -> dict:
-        return {"backend": self.name, "model": self.source}
+        return {"backend": self.name, "model": self.source, "precision": self.engine.compute_precision}
 
     def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:
         if not inputs:

@@ -2,7 +2,8 @@
 
 A plain PyTorch loop over a Hugging Face ``datasets.Dataset`` (no ``accelerate`` needed): length-
 bucketed shuffled batches with dynamic padding, AdamW with linear warm-up and decay, gradient
-clipping, bf16 autocast on CUDA. The output folder is self-describing: ``model.safetensors``,
+clipping, mixed precision where the device has it (bf16 autocast on CUDA and on CPUs with native bf16;
+``precision="fp32"`` turns it off). The output folder is self-describing: ``model.safetensors``,
 ``config.json`` (labels favor / against / neutral), the tokenizer, ``README.md`` (a model card with
 data, metrics and intended use) and ``meta.json`` (library versions, data hashes, settings).
 """
@@ -48,7 +49,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                  epochs: float = 3.0, batch_size: int = 16, lr: float = 3e-5, max_length: int = 256,
                  warmup: float = 0.1, weight_decay: float = 0.01, dev: str | Path | None = None,
                  dev_format: str | None = None, device: str = "auto", seed: int = 13,
-                 threads: int | None = None, progress: Callable[[dict], None] | None = None) -> dict:
+                 threads: int | None = None, precision: str | None = None, progress: Callable[[dict], None] | None = None) -> dict:
     """Fine-tune ``base`` on the rows of ``data`` and write the model folder ``out``; returns meta.json."""
     import datasets
     import numpy as np
@@ -78,6 +79,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     np.random.seed(seed)
     torch.manual_seed(seed)
     run_device = dev_mod.resolve_device(device, threads=threads)
+    precision = dev_mod.effective_precision(run_device, precision or dev_mod.default_precision())
     check_safetensors_only(base)
     label2id = {lab: i for i, lab in enumerate(LABELS)}
     try:
@@ -120,7 +122,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
             batch = dict(tokenizer.pad(feats, padding=True, return_tensors="pt"))
             batch["labels"] = torch.tensor(items["label"])
             batch = dev_mod.to_device(batch, run_device)
-            with dev_mod.autocast(run_device):
+            with dev_mod.autocast(run_device, precision):
                 loss = model(**batch).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -163,7 +165,8 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         "rows": len(rows),
         "label_counts": {lab: sum(r.label == lab for r in rows) for lab in LABELS},
         "settings": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "max_length": max_length,
-                     "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": total_steps},
+                     "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": total_steps,
+                     "precision": precision},
         "temperature": temperature,
         "device": str(run_device),
         "train_seconds": round(train_seconds, 1),
