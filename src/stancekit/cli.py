@@ -199,13 +199,15 @@ def train_stance_cmd(
     seed: int = typer.Option(13, "--seed"),
     precision: Optional[str] = typer.Option(None, "--precision",
                                             help="auto (bf16 where native; default), bf16 or fp32."),
+    arch: str = typer.Option("cross", "--arch", help="cross (cross-encoder), biencoder or hybrid."),
 ):
-    """Fine-tune a (text, target) cross-encoder; writes safetensors, config, model card, meta.json."""
+    """Fine-tune a (text, target) stance model; writes safetensors, config, model card, meta.json."""
     from .train import train_stance
 
     try:
         info = train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
-                            lr=lr, max_length=max_length, dev=dev, device=device, seed=seed, precision=precision)
+                            lr=lr, max_length=max_length, dev=dev, device=device, seed=seed, precision=precision,
+                            arch=arch)
     except StancekitError as exc:
         _fail(exc)
         return

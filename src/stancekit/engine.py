@@ -43,14 +43,23 @@ def token_logits_head(outputs, batch) -> list:
     return [logits[i, : int(n)] for i, n in enumerate(lengths)]
 
 
+def mean_pool(hidden, attention_mask):
+    """Mean of ``hidden`` (batch × tokens × dim) over the real tokens of ``attention_mask``."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+
 def mean_pool_head(outputs, batch) -> "np.ndarray":
     """Mean of the last hidden states over real tokens, L2-normalised (sentence embeddings)."""
     import torch
 
-    hidden = outputs.last_hidden_state.float()
-    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    pooled = mean_pool(outputs.last_hidden_state.float(), batch["attention_mask"])
     return torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
+
+
+def raw_mean_pool_head(outputs, batch) -> "np.ndarray":
+    """Mean of the last hidden states over real tokens, not normalised (inputs of a trained head)."""
+    return mean_pool(outputs.last_hidden_state.float(), batch["attention_mask"]).cpu().numpy()
 
 
 @dataclass

@@ -315,11 +315,7 @@ class FewShotBackend(StanceBackend):
 
 def _stored_temperature(model: str) -> float:
     """Calibration temperature from a stancekit model folder's ``meta.json`` (1.0 when there is none)."""
-    meta = Path(model) / "meta.json"
-    try:
-        value = json.loads(meta.read_text(encoding="utf-8")).get("temperature") if meta.is_file() else None
-    except (OSError, ValueError):
-        value = None
+    value = _model_meta(model).get("temperature")
     return float(value) if value else 1.0
 
 
@@ -336,35 +332,95 @@ def _label_map(id2label: dict) -> dict[int, str]:
     return out
 
 
+ARCHS = ("cross", "biencoder", "hybrid")
+PAIR_HEAD_FILE = "stance_head.safetensors"
+
+
+def _model_meta(model: str) -> dict:
+    meta = Path(model) / "meta.json"
+    try:
+        return json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def embedding_pair_features(u, v, p=None):
+    """``[u, v, u*v, |u-v|]`` of text and target embeddings (torch), then the pair embedding ``p`` if given:
+    the input of a ``biencoder`` / ``hybrid`` stance head, in training and at inference alike."""
+    import torch
+
+    parts = [u, v, u * v, (u - v).abs()]
+    if p is not None:
+        parts.append(p)
+    return torch.cat(parts, dim=-1)
+
+
 @register_backend("classifier")
 class ClassifierBackend(StanceBackend):
-    """A cross-encoder fine-tuned on (text, target) → favor / against / neutral."""
+    """A stance model fine-tuned on (text, target) → favor / against / neutral.
+
+    Two kinds of model folder load here: a cross-encoder (any sequence-classification model whose labels
+    map onto favor / against / neutral), and the ``biencoder`` / ``hybrid`` models written by
+    ``stancekit train stance --arch``: an encoder plus ``stance_head.safetensors``, a linear layer over
+    :func:`embedding_pair_features` of the mean-pooled text, target (and, for ``hybrid``, pair) embeddings.
+    """
 
     name = "classifier"
 
     def __init__(self, model: str, *, device: str = "auto", max_tokens: int = 16384, threads: int | None = None,
                  **_):
-        from .engine import InferenceEngine, load_hf, logits_head
+        from .engine import InferenceEngine, load_hf, logits_head, raw_mean_pool_head
 
         self.source = model
-        tokenizer, hf_model = load_hf(model)
-        self.labels = _label_map(hf_model.config.id2label)
+        meta = _model_meta(model)
+        self.arch = meta.get("arch", "cross")
+        if self.arch not in ARCHS:
+            raise StancekitError(Errors.E010, source=model, detail=f"unknown arch '{self.arch}' in meta.json")
+        if self.arch == "cross":
+            tokenizer, hf_model = load_hf(model)
+            self.labels = _label_map(hf_model.config.id2label)
+            head = logits_head
+        else:
+            tokenizer, hf_model = load_hf(model, task="feature-extraction")
+            self.labels = _label_map(dict(enumerate(meta.get("labels", []))))
+            self._load_pair_head(Path(model) / PAIR_HEAD_FILE)
+            head = raw_mean_pool_head
         if sorted(self.labels.values()) != sorted(LABELS):
             raise StancekitError(Errors.E010, source=model,
                                  detail=f"labels {hf_model.config.id2label} do not map to {LABELS}")
         self.engine = InferenceEngine(hf_model, tokenizer, device=device, max_tokens=max_tokens,
-                                      head=logits_head, threads=threads)
+                                      max_length=int(meta.get("settings", {}).get("max_length", 256)),
+                                      head=head, threads=threads)
         self.temperature = _stored_temperature(model)
+
+    def _load_pair_head(self, path: Path) -> None:
+        from safetensors.numpy import load_file
+
+        if not path.is_file():
+            raise StancekitError(Errors.E010, source=str(path.parent), detail=f"no {PAIR_HEAD_FILE}")
+        weights = load_file(str(path))
+        self.head_weight, self.head_bias = weights["weight"], weights["bias"]
 
     def describe(self) -> dict:
         out = {"backend": self.name, "model": self.source, "precision": self.engine.compute_precision}
+        if self.arch != "cross":
+            out["arch"] = self.arch
         if self.temperature != 1.0:
             out["temperature"] = self.temperature
         return out
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Raw logits for (text, target name) pairs, in the model's label order."""
-        return self.engine.run(list(pairs))
+        pairs = list(pairs)
+        if self.arch == "cross":
+            return self.engine.run(pairs)
+        import torch
+
+        u = torch.from_numpy(self.engine.run([a for a, _ in pairs]))
+        v = torch.from_numpy(self.engine.run([b for _, b in pairs]))  # a few distinct targets: computed once each
+        p = torch.from_numpy(self.engine.run(pairs)) if self.arch == "hybrid" else None
+        feats = embedding_pair_features(u, v, p).numpy()
+        return feats @ self.head_weight.T + self.head_bias
 
     def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:
         if not inputs:

@@ -49,8 +49,15 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                  epochs: float = 3.0, batch_size: int = 16, lr: float = 3e-5, max_length: int = 256,
                  warmup: float = 0.1, weight_decay: float = 0.01, dev: str | Path | None = None,
                  dev_format: str | None = None, device: str = "auto", seed: int = 13,
-                 threads: int | None = None, precision: str | None = None, progress: Callable[[dict], None] | None = None) -> dict:
-    """Fine-tune ``base`` on the rows of ``data`` and write the model folder ``out``; returns meta.json."""
+                 threads: int | None = None, precision: str | None = None, arch: str = "cross",
+                 head_lr_scale: float = 30.0, progress: Callable[[dict], None] | None = None) -> dict:
+    """Fine-tune ``base`` on the rows of ``data`` and write the model folder ``out``; returns meta.json.
+
+    ``arch`` is ``cross`` (a cross-encoder over the pair), ``biencoder`` (a linear head over
+    ``[u, v, u*v, |u-v|]`` of the mean-pooled text and target embeddings, the whole encoder fine-tuned) or
+    ``hybrid`` (the same features plus the mean-pooled pair embedding). The head of ``biencoder`` /
+    ``hybrid`` learns ``head_lr_scale`` times faster than the encoder.
+    """
     import datasets
     import numpy as np
     import torch
@@ -69,6 +76,10 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         files.append({"path": Path(path).name, "format": detect_format(Path(path)) if fmt == "auto" else fmt, "rows": len(part), "sha256": _sha256(Path(path))})
     if not rows:
         raise StancekitError(Errors.E012, name="--data", detail="no labelled rows")
+    from .stance import ARCHS
+
+    if arch not in ARCHS:
+        raise StancekitError(Errors.E012, name="--arch", detail=f"'{arch}' (use {', '.join(ARCHS)})")
     if epochs <= 0 or batch_size < 1:
         raise StancekitError(Errors.E012, name="--epochs/--batch-size", detail="must be positive")
 
@@ -84,9 +95,12 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     label2id = {lab: i for i, lab in enumerate(LABELS)}
     try:
         tokenizer = AutoTokenizer.from_pretrained(base)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=label2id,
-            use_safetensors=True, trust_remote_code=False, ignore_mismatched_sizes=True)
+        if arch == "cross":
+            model = AutoModelForSequenceClassification.from_pretrained(
+                base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=label2id,
+                use_safetensors=True, trust_remote_code=False, ignore_mismatched_sizes=True)
+        else:
+            model = PairEmbeddingClassifier(base, arch, len(LABELS))
     except Exception as exc:
         raise StancekitError(Errors.E010, source=base, detail=str(exc).splitlines()[0][:300]) from exc
     model.to(run_device)
@@ -102,11 +116,15 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     steps_per_epoch = math.ceil(len(ds) / batch_size)
     total_steps = max(1, math.ceil(epochs * steps_per_epoch))
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
-    ]
+    groups = []
+    for is_head in (False, True):  # a fresh head on a pretrained encoder learns faster (biencoder, hybrid)
+        scale = head_lr_scale if is_head and arch != "cross" else 1.0
+        named = [(n, p) for n, p in model.named_parameters() if n.startswith("head.") == is_head]
+        groups += [{"params": [p for n, p in named if not any(k in n for k in no_decay)],
+                    "weight_decay": weight_decay, "lr": lr * scale},
+                   {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0,
+                    "lr": lr * scale}]
+    groups = [g for g in groups if g["params"]]
     optim = torch.optim.AdamW(groups, lr=lr)
     sched = get_linear_schedule_with_warmup(optim, int(warmup * total_steps), total_steps)
     rng = random.Random(seed)
@@ -118,12 +136,18 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
             if step >= total_steps:
                 break
             items = ds.select(idx)
-            feats = [{k: items[k][j] for k in features} for j in range(len(idx))]
-            batch = dict(tokenizer.pad(feats, padding=True, return_tensors="pt"))
-            batch["labels"] = torch.tensor(items["label"])
-            batch = dev_mod.to_device(batch, run_device)
-            with dev_mod.autocast(run_device, precision):
-                loss = model(**batch).loss
+            labels = torch.tensor(items["label"]).to(run_device)
+            if arch == "cross":
+                feats = [{k: items[k][j] for k in features} for j in range(len(idx))]
+                batch = dict(tokenizer.pad(feats, padding=True, return_tensors="pt"))
+                batch = dev_mod.to_device(batch, run_device)
+                with dev_mod.autocast(run_device, precision):
+                    loss = torch.nn.functional.cross_entropy(model(**batch).logits.float(), labels)
+            else:
+                texts, targets = [rows[i].text for i in idx], [rows[i].target for i in idx]
+                with dev_mod.autocast(run_device, precision):
+                    logits = model(*model.tokenize(tokenizer, texts, targets, max_length, run_device))
+                    loss = torch.nn.functional.cross_entropy(logits.float(), labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()
@@ -141,7 +165,10 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.bin"):
         stale.unlink()
-    model.save_pretrained(out, safe_serialization=True)
+    if arch == "cross":
+        model.save_pretrained(out, safe_serialization=True)
+    else:
+        model.save(out)
     tokenizer.save_pretrained(out)
 
     dev_metrics, temperature = None, None
@@ -149,6 +176,9 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         from .evaluate.stance import evaluate_stance
         from .stance import get_backend
 
+        # what the backend needs to load the folder; the full meta.json replaces it below
+        (out / "meta.json").write_text(json.dumps({"arch": arch, "labels": list(LABELS),
+                                                   "settings": {"max_length": max_length}}) + "\n", encoding="utf-8")
         backend = get_backend("classifier", model=str(out), device=str(run_device), threads=threads)
         dev_rows = [r for r in read_stance_data(dev, dev_format or fmt) if r.label in LABELS]
         logits = backend.logits([(r.text, r.target) for r in dev_rows])
@@ -158,13 +188,17 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     meta = {
         "schema": "stancekit-model.v1",
         "task": "stance",
+        "arch": arch,
         "labels": list(LABELS),
-        "input": "pair (text, target); truncation longest_first",
+        "input": {"cross": "pair (text, target); truncation longest_first",
+                  "biencoder": "text and target encoded apart; head over [u, v, u*v, |u-v|] of mean-pooled embeddings",
+                  "hybrid": "text, target and the pair encoded; head over [u, v, u*v, |u-v|, p] of mean-pooled "
+                            "embeddings"}[arch],
         "base": base,
         "data": files,
         "rows": len(rows),
         "label_counts": {lab: sum(r.label == lab for r in rows) for lab in LABELS},
-        "settings": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "max_length": max_length,
+        "settings": {"arch": arch, "head_lr_scale": head_lr_scale if arch != "cross" else None, "epochs": epochs, "batch_size": batch_size, "lr": lr, "max_length": max_length,
                      "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": total_steps,
                      "precision": precision},
         "temperature": temperature,
@@ -179,6 +213,50 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     (out / "README.md").write_text(model_card(meta), encoding="utf-8")
     return {"out": str(out), **meta}
+
+
+def PairEmbeddingClassifier(base: str, arch: str, num_labels: int):  # noqa: N802 - a class factory
+    """An encoder with a linear head over :func:`stancekit.stance.embedding_pair_features` (built lazily so
+    that importing this module does not import torch)."""
+    import torch
+    from transformers import AutoModel
+
+    from .engine import mean_pool
+    from .stance import PAIR_HEAD_FILE, embedding_pair_features
+
+    class _PairEmbeddingClassifier(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(base, use_safetensors=True, trust_remote_code=False)
+            width = self.encoder.config.hidden_size * (5 if arch == "hybrid" else 4)
+            self.dropout = torch.nn.Dropout(0.1)
+            self.head = torch.nn.Linear(width, num_labels)
+
+        def tokenize(self, tokenizer, texts, targets, max_length, device):
+            from . import device as dev_mod
+
+            enc = [tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt"),
+                   tokenizer(targets, truncation=True, max_length=max_length, padding=True, return_tensors="pt")]
+            if arch == "hybrid":
+                enc.append(tokenizer(texts, targets, truncation="longest_first", max_length=max_length,
+                                     padding=True, return_tensors="pt"))
+            return [dev_mod.to_device(dict(b), device) for b in enc]
+
+        def embed(self, batch):
+            return mean_pool(self.encoder(**batch).last_hidden_state.float(), batch["attention_mask"])
+
+        def forward(self, texts, targets, pairs=None):
+            p = self.embed(pairs) if pairs is not None else None
+            return self.head(self.dropout(embedding_pair_features(self.embed(texts), self.embed(targets), p)))
+
+        def save(self, out: Path) -> None:
+            from safetensors.torch import save_file
+
+            self.encoder.save_pretrained(out, safe_serialization=True)
+            save_file({"weight": self.head.weight.detach().float().cpu().contiguous(),
+                       "bias": self.head.bias.detach().float().cpu().contiguous()}, str(Path(out) / PAIR_HEAD_FILE))
+
+    return _PairEmbeddingClassifier()
 
 
 def fit_temperature(logits, labels: Sequence[int]) -> float:
@@ -219,13 +297,13 @@ def model_card(meta: dict) -> str:
     return f"""---
 library_name: transformers
 pipeline_tag: text-classification
-tags: [stance-detection, cross-encoder, stancekit]
+tags: [stance-detection, stancekit]
 ---
 
-# Stance cross-encoder (stancekit)
+# Stance model (stancekit, `{meta['arch']}`)
 
-Classifies the stance of a text toward a target as **favor**, **against** or **neutral**. Input is a pair
-`(text, target)`; labels are in `config.json` (`id2label`). Trained with `stancekit train stance`.
+Classifies the stance of a text toward a target as **favor**, **against** or **neutral**. Input: {meta['input']}.
+Labels, in output order: {', '.join(meta['labels'])}. Trained with `stancekit train stance --arch {meta['arch']}`.
 
 ## Intended use
 Stance of quotes or short texts toward a free-text target, with stancekit's `classifier` backend
@@ -240,7 +318,7 @@ Label counts: {meta['label_counts']}. If the data has no redistribution licence 
 neither do these weights: keep them on the machine that trained them.
 
 ## Training
-Base model `{meta['base']}`; {s['epochs']} epochs ({s['steps']} steps), batch size {s['batch_size']},
+Base model `{meta['base']}`; architecture `{meta['arch']}`; {s['epochs']} epochs ({s['steps']} steps), batch size {s['batch_size']},
 learning rate {s['lr']}, max length {s['max_length']}, warm-up {s['warmup']}, seed {s['seed']};
 device {meta['device']}; {meta['train_seconds']} s.
 
