@@ -204,10 +204,13 @@ def train_stance_cmd(
     """Fine-tune a (text, target) stance model; writes safetensors, config, model card, meta.json."""
     from .train import train_stance
 
+    def progress(p: dict) -> None:
+        typer.echo(f"step {p['step']}/{p['total_steps']}  loss {p['loss']:.3f}  {p['elapsed_s']:.0f} s", err=True)
+
     try:
         info = train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
                             lr=lr, max_length=max_length, dev=dev, device=device, seed=seed, precision=precision,
-                            arch=arch)
+                            arch=arch, progress=progress)
     except StancekitError as exc:
         _fail(exc)
         return
