@@ -193,3 +193,18 @@ def test_auto_precision_follows_the_cpu(monkeypatch):
     with pytest.raises(StancekitError) as exc:
         dev.effective_precision(cpu, "fp8")
     assert exc.value.code == "E012"
+
+
+def test_bench_stance_reports_every_runner(tiny_classifier):  # noqa: F811
+    from stancekit.bench import bench_stance, make_pairs
+
+    pairs = make_pairs(12, seed=1)
+    assert len(set(pairs)) == 12 and all(10 <= len(t.split()) - 1 <= 121 for t, _ in pairs)
+    res = bench_stance(12, model=str(tiny_classifier), device="cpu")
+    for key in ("engine_pairs_per_s", "naive_pairs_per_s", "pipeline_pairs_per_s", "engine_fp32_pairs_per_s"):
+        assert res[key] > 0
+    assert res["device"] == "cpu" and res["n_pairs"] == 12
+    assert res["engine_precision"] in ("fp32", "bf16")
+    # the exact engine computes what the one-at-a-time loop computes
+    assert res["max_abs_diff_engine_fp32_vs_naive"] < 1e-4
+    assert 0.0 <= res["engine_label_agreement_with_fp32"] <= 1.0

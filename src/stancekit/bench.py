@@ -80,22 +80,23 @@ def bench_stance(n: int = 512, *, model: str | None = None, device: str = "auto"
         head_note = "fresh random 3-label head on the bundled MiniLM encoder (speed does not depend on head weights)"
     hf_model.to(run_device).eval()
     pairs = make_pairs(n, seed=seed)
-    max_length = 256
+    max_length = min(256, int(getattr(hf_model.config, "max_position_embeddings", None) or 256))
     warm = pairs[:8]
 
     engine = InferenceEngine(hf_model, tokenizer, device=run_device, max_tokens=max_tokens, max_length=max_length,
-                             head=logits_head)
+                             head=logits_head)  # default precision: auto, or STANCEKIT_PRECISION
     engine.run(warm)
     engine.stats = EngineStats()
     engine_out, engine_s, engine_mem = _timed(run_device, lambda: engine.run(pairs))
 
-    bf16_s = bf16_mem = agree = None
-    if run_device.type == "cpu":  # CUDA already runs bf16 by default
-        engine_bf16 = InferenceEngine(hf_model, tokenizer, device=run_device, max_tokens=max_tokens,
-                                      max_length=max_length, head=logits_head, precision="bf16")
-        engine_bf16.run(warm)
-        bf16_out, bf16_s, bf16_mem = _timed(run_device, lambda: engine_bf16.run(pairs))
-        agree = float((bf16_out.argmax(1) == engine_out.argmax(1)).mean())
+    # the exact fp32 engine too, when the default runs in reduced precision
+    fp32_out, fp32_s, fp32_mem = engine_out, None, None
+    if engine.compute_precision != "fp32":
+        engine_fp32 = InferenceEngine(hf_model, tokenizer, device=run_device, max_tokens=max_tokens,
+                                      max_length=max_length, head=logits_head, precision="fp32")
+        engine_fp32.run(warm)
+        fp32_out, fp32_s, fp32_mem = _timed(run_device, lambda: engine_fp32.run(pairs))
+    agree = float((engine_out.argmax(1) == fp32_out.argmax(1)).mean())
 
     def naive():
         rows = []
@@ -116,7 +117,8 @@ def bench_stance(n: int = 512, *, model: str | None = None, device: str = "auto"
     pipe(inputs[:8])
     _, pipe_s, pipe_mem = _timed(run_device, lambda: pipe(inputs))
 
-    diff = float(np.abs(engine_out - naive_out).max())
+    diff = float(np.abs(fp32_out - naive_out).max())
+    diff_default = float(np.abs(engine_out - naive_out).max())
     words = [len(a.split()) for a, _ in pairs]
     return {
         "n_pairs": n,
@@ -132,19 +134,21 @@ def bench_stance(n: int = 512, *, model: str | None = None, device: str = "auto"
         "pipeline_pairs_per_s": round(n / pipe_s, 1),
         "engine_vs_naive": round(naive_s / engine_s, 2),
         "engine_vs_pipeline": round(pipe_s / engine_s, 2),
-        "engine_bf16_pairs_per_s": round(n / bf16_s, 1) if bf16_s else None,
-        "engine_bf16_vs_naive": round(naive_s / bf16_s, 2) if bf16_s else None,
-        "engine_bf16_label_agreement": agree,
+        "engine_precision": engine.compute_precision,
+        "engine_fp32_pairs_per_s": round(n / fp32_s, 1) if fp32_s else round(n / engine_s, 1),
+        "engine_fp32_vs_naive": round(naive_s / fp32_s, 2) if fp32_s else round(naive_s / engine_s, 2),
+        "engine_label_agreement_with_fp32": agree,
         "cpu_native_bf16": dev.cpu_has_bf16() if run_device.type == "cpu" else None,
         "engine_peak_mb": round(engine_mem, 1) if engine_mem else None,
-        "engine_bf16_peak_mb": round(bf16_mem, 1) if bf16_mem else None,
+        "engine_fp32_peak_mb": round(fp32_mem, 1) if fp32_mem else None,
         "naive_peak_mb": round(naive_mem, 1) if naive_mem else None,
         "pipeline_peak_mb": round(pipe_mem, 1) if pipe_mem else None,
         "peak_memory_kind": "cuda max allocated" if run_device.type == "cuda" else "process peak RSS (VmHWM)",
         "engine_settings": {"max_tokens": engine.max_tokens, "precision": engine.precision, "max_length": max_length, "batches": engine.stats.batches,
                             "padded_tokens": engine.stats.padded_tokens, "real_tokens": engine.stats.real_tokens},
         "pipeline_batch_size": pipeline_batch_size,
-        "max_abs_diff_engine_vs_naive": round(diff, 6),
+        "max_abs_diff_engine_fp32_vs_naive": round(diff, 6),
+        "max_abs_diff_engine_vs_naive": round(diff_default, 6),
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
