@@ -110,6 +110,7 @@ def test_pair_embedding_archs_train_and_load(tiny_encoder, data_file, tmp_path, 
     info = train_stance([data_file], base=str(tiny_encoder), out=out, epochs=1, batch_size=3, max_length=32,
                         device="cpu", arch=arch, dev=data_file, precision="fp32")
     assert info["arch"] == arch and (out / PAIR_HEAD_FILE).exists() and (out / "model.safetensors").exists()
+    assert info["linear_probe"]["fitted"] and 0.0 <= info["linear_probe"]["train_accuracy"] <= 1.0
     assert not list(out.glob("*.bin"))
     be = get_backend("classifier", model=str(out), device="cpu")
     assert be.arch == arch and be.describe()["arch"] == arch
@@ -124,7 +125,8 @@ def test_pair_embedding_archs_train_and_load(tiny_encoder, data_file, tmp_path, 
     def embed(*args, **kw):
         b = tok(*args, truncation=True, max_length=32, padding=True, return_tensors="pt", **kw)
         with torch.no_grad():
-            return mean_pool(enc(**b).last_hidden_state, b["attention_mask"]).numpy()
+            pooled = mean_pool(enc(**b).last_hidden_state, b["attention_mask"])
+            return torch.nn.functional.normalize(pooled, dim=-1).numpy()
 
     u, v = embed([a for a, _ in pairs]), embed([b for _, b in pairs])
     parts = [u, v, u * v, np.abs(u - v)]
@@ -139,9 +141,42 @@ def test_pair_embedding_archs_train_and_load(tiny_encoder, data_file, tmp_path, 
     assert f"`{arch}`" in card
 
 
+def test_linear_probe_alone_is_the_logistic_regression(tiny_encoder, data_file, tmp_path):  # noqa: F811
+    import numpy as np
+    from safetensors.numpy import load_file
+    from sklearn.linear_model import LogisticRegression
+
+    from stancekit.stance import PAIR_HEAD_FILE, get_backend
+    from stancekit.train import train_stance
+
+    out = tmp_path / "probe"
+    info = train_stance([data_file], base=str(tiny_encoder), out=out, epochs=0, max_length=32, device="cpu",
+                        arch="biencoder", precision="fp32", probe_c=1.0)
+    assert info["settings"]["steps"] == 0 and info["linear_probe"]["C"] == 1.0
+    be = get_backend("classifier", model=str(out), device="cpu")
+    be.engine.precision, be.engine.compute_precision = "fp32", "fp32"
+    # features from the backend, labels in training order: the stored head is sklearn's fit on them
+    import torch
+
+    from stancekit.stance import embedding_pair_features
+
+    pairs = [(r["text"], r["target"]) for r in ROWS]
+    u = torch.from_numpy(be.engine.run([a for a, _ in pairs]))
+    v = torch.from_numpy(be.engine.run([b for _, b in pairs]))
+    X = embedding_pair_features(u, v).numpy()
+    y = [["favor", "against", "neutral"].index(r["label"]) for r in ROWS]
+    ref = LogisticRegression(C=1.0, max_iter=5000).fit(X, y)
+    head = load_file(str(out / PAIR_HEAD_FILE))
+    np.testing.assert_allclose(head["weight"], ref.coef_, atol=1e-3)
+    np.testing.assert_array_equal(be.logits(pairs).argmax(1), ref.predict(X))
+
+
 def test_unknown_arch_is_refused(tiny_encoder, data_file, tmp_path):  # noqa: F811
     from stancekit.train import train_stance
 
     with pytest.raises(StancekitError) as exc:
         train_stance([data_file], base=str(tiny_encoder), out=tmp_path / "m", arch="triple")
+    assert exc.value.code == "E012"
+    with pytest.raises(StancekitError) as exc:  # a cross-encoder has no probe phase: 0 epochs is nothing
+        train_stance([data_file], base=str(tiny_encoder), out=tmp_path / "m", epochs=0)
     assert exc.value.code == "E012"

@@ -200,6 +200,7 @@ def train_stance_cmd(
     precision: Optional[str] = typer.Option(None, "--precision",
                                             help="auto (bf16 where native; default), bf16 or fp32."),
     arch: str = typer.Option("cross", "--arch", help="cross (cross-encoder), biencoder or hybrid."),
+    probe_c: float = typer.Option(0.1, "--probe-c", help="biencoder/hybrid: C of the linear-probe phase."),
 ):
     """Fine-tune a (text, target) stance model; writes safetensors, config, model card, meta.json."""
     from .train import train_stance
@@ -210,7 +211,7 @@ def train_stance_cmd(
     try:
         info = train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
                             lr=lr, max_length=max_length, dev=dev, device=device, seed=seed, precision=precision,
-                            arch=arch, progress=progress)
+                            arch=arch, probe_c=probe_c, progress=progress)
     except StancekitError as exc:
         _fail(exc)
         return

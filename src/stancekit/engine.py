@@ -57,11 +57,6 @@ def mean_pool_head(outputs, batch) -> "np.ndarray":
     return torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
 
 
-def raw_mean_pool_head(outputs, batch) -> "np.ndarray":
-    """Mean of the last hidden states over real tokens, not normalised (inputs of a trained head)."""
-    return mean_pool(outputs.last_hidden_state.float(), batch["attention_mask"]).cpu().numpy()
-
-
 @dataclass
 class EngineStats:
     items: int = 0

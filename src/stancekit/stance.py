@@ -362,14 +362,15 @@ class ClassifierBackend(StanceBackend):
     Two kinds of model folder load here: a cross-encoder (any sequence-classification model whose labels
     map onto favor / against / neutral), and the ``biencoder`` / ``hybrid`` models written by
     ``stancekit train stance --arch``: an encoder plus ``stance_head.safetensors``, a linear layer over
-    :func:`embedding_pair_features` of the mean-pooled text, target (and, for ``hybrid``, pair) embeddings.
+    :func:`embedding_pair_features` of the normalised mean-pooled text, target (and, for ``hybrid``, pair)
+    embeddings.
     """
 
     name = "classifier"
 
     def __init__(self, model: str, *, device: str = "auto", max_tokens: int = 16384, threads: int | None = None,
                  **_):
-        from .engine import InferenceEngine, load_hf, logits_head, raw_mean_pool_head
+        from .engine import InferenceEngine, load_hf, logits_head, mean_pool_head
 
         self.source = model
         meta = _model_meta(model)
@@ -384,7 +385,7 @@ class ClassifierBackend(StanceBackend):
             tokenizer, hf_model = load_hf(model, task="feature-extraction")
             self.labels = _label_map(dict(enumerate(meta.get("labels", []))))
             self._load_pair_head(Path(model) / PAIR_HEAD_FILE)
-            head = raw_mean_pool_head
+            head = mean_pool_head
         if sorted(self.labels.values()) != sorted(LABELS):
             raise StancekitError(Errors.E010, source=model,
                                  detail=f"labels {hf_model.config.id2label} do not map to {LABELS}")

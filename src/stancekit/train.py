@@ -50,13 +50,15 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                  warmup: float = 0.1, weight_decay: float = 0.01, dev: str | Path | None = None,
                  dev_format: str | None = None, device: str = "auto", seed: int = 13,
                  threads: int | None = None, precision: str | None = None, arch: str = "cross",
-                 head_lr_scale: float = 30.0, progress: Callable[[dict], None] | None = None) -> dict:
+                 head_lr_scale: float = 1.0, probe_c: float = 0.1, progress: Callable[[dict], None] | None = None) -> dict:
     """Fine-tune ``base`` on the rows of ``data`` and write the model folder ``out``; returns meta.json.
 
     ``arch`` is ``cross`` (a cross-encoder over the pair), ``biencoder`` (a linear head over
-    ``[u, v, u*v, |u-v|]`` of the mean-pooled text and target embeddings, the whole encoder fine-tuned) or
-    ``hybrid`` (the same features plus the mean-pooled pair embedding). The head of ``biencoder`` /
-    ``hybrid`` learns ``head_lr_scale`` times faster than the encoder.
+    ``[u, v, u*v, |u-v|]`` of the normalised mean-pooled text and target embeddings) or ``hybrid`` (the
+    same features plus the pair embedding). These two are trained in two phases ("linear probe, then
+    fine-tune"): the head is first fitted as a logistic regression (``C = probe_c``) on the frozen
+    encoder's features, then ``epochs`` of fine-tuning move encoder and head together (the head at
+    ``head_lr_scale`` times the learning rate); ``epochs=0`` keeps the linear probe alone.
     """
     import datasets
     import numpy as np
@@ -80,7 +82,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
 
     if arch not in ARCHS:
         raise StancekitError(Errors.E012, name="--arch", detail=f"'{arch}' (use {', '.join(ARCHS)})")
-    if epochs <= 0 or batch_size < 1:
+    if epochs < 0 or (epochs == 0 and arch == "cross") or batch_size < 1:
         raise StancekitError(Errors.E012, name="--epochs/--batch-size", detail="must be positive")
 
     datasets.disable_progress_bars()
@@ -113,11 +115,15 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     features = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in ds.column_names]
     lengths = ds["length"]
 
+    probe = None
+    if arch != "cross":  # phase 1: the head as a logistic regression on the frozen encoder's features
+        probe = model.fit_probe(tokenizer, rows, [label2id[r.label] for r in rows], max_length=max_length,
+                                device=run_device, precision=precision, c=probe_c)
     steps_per_epoch = math.ceil(len(ds) / batch_size)
-    total_steps = max(1, math.ceil(epochs * steps_per_epoch))
+    total_steps = math.ceil(epochs * steps_per_epoch)  # 0 only for a linear probe alone
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
     groups = []
-    for is_head in (False, True):  # a fresh head on a pretrained encoder learns faster (biencoder, hybrid)
+    for is_head in (False, True):
         scale = head_lr_scale if is_head and arch != "cross" else 1.0
         named = [(n, p) for n, p in model.named_parameters() if n.startswith("head.") == is_head]
         groups += [{"params": [p for n, p in named if not any(k in n for k in no_decay)],
@@ -126,7 +132,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                     "lr": lr * scale}]
     groups = [g for g in groups if g["params"]]
     optim = torch.optim.AdamW(groups, lr=lr)
-    sched = get_linear_schedule_with_warmup(optim, int(warmup * total_steps), total_steps)
+    sched = get_linear_schedule_with_warmup(optim, int(warmup * total_steps), max(1, total_steps))
     rng = random.Random(seed)
 
     model.train()
@@ -198,7 +204,9 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         "data": files,
         "rows": len(rows),
         "label_counts": {lab: sum(r.label == lab for r in rows) for lab in LABELS},
-        "settings": {"arch": arch, "head_lr_scale": head_lr_scale if arch != "cross" else None, "epochs": epochs, "batch_size": batch_size, "lr": lr, "max_length": max_length,
+        "linear_probe": probe,
+        "settings": {"arch": arch, "head_lr_scale": head_lr_scale if arch != "cross" else None,
+                     "probe_c": probe_c if arch != "cross" else None, "epochs": epochs, "batch_size": batch_size, "lr": lr, "max_length": max_length,
                      "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": total_steps,
                      "precision": precision},
         "temperature": temperature,
@@ -243,7 +251,36 @@ def PairEmbeddingClassifier(base: str, arch: str, num_labels: int):  # noqa: N80
             return [dev_mod.to_device(dict(b), device) for b in enc]
 
         def embed(self, batch):
-            return mean_pool(self.encoder(**batch).last_hidden_state.float(), batch["attention_mask"])
+            pooled = mean_pool(self.encoder(**batch).last_hidden_state.float(), batch["attention_mask"])
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+        @torch.no_grad()
+        def fit_probe(self, tokenizer, rows, labels, *, max_length, device, precision, c, batch_size=32) -> dict:
+            """Fit the head as a multinomial logistic regression on the frozen encoder's features."""
+            import numpy as np
+            from sklearn.linear_model import LogisticRegression
+
+            from . import device as dev_mod
+
+            self.eval()
+            order = sorted(range(len(rows)), key=lambda i: len(rows[i].text))  # less padding
+            feats = [None] * len(rows)
+            for k in range(0, len(order), batch_size):
+                idx = order[k:k + batch_size]
+                with dev_mod.autocast(device, precision):
+                    enc = self.tokenize(tokenizer, [rows[i].text for i in idx], [rows[i].target for i in idx],
+                                        max_length, device)
+                    x = embedding_pair_features(*[self.embed(b) for b in enc]).float().cpu().numpy()
+                for i, row in zip(idx, x):
+                    feats[i] = row
+            X, y = np.stack(feats), np.asarray(labels)
+            if len(set(y.tolist())) < self.head.out_features:
+                return {"fitted": False, "reason": "not every label occurs in the training data"}
+            lr = LogisticRegression(C=c, max_iter=5000).fit(X, y)
+            self.head.weight.copy_(torch.as_tensor(lr.coef_, dtype=self.head.weight.dtype))
+            self.head.bias.copy_(torch.as_tensor(lr.intercept_, dtype=self.head.bias.dtype))
+            self.train()
+            return {"fitted": True, "C": c, "train_accuracy": round(float(lr.score(X, y)), 4)}
 
         def forward(self, texts, targets, pairs=None):
             p = self.embed(pairs) if pairs is not None else None
