@@ -41,6 +41,11 @@ def test_features_read_numbers_comparisons_and_hedges():
     assert g["has_digit"] == 0 and g["hedge"] > 0 and g["first_person"] > 0 and g["question"] == 1.0
     # "one of the most" is not a number
     assert dict(zip(FEATURES, sentence_features("one of the most violent towns")))["number_words"] == 0
+    h = dict(zip(FEATURES, sentence_features("“As the deadline approaches, the capital holds its breath.")))
+    assert h["scene"] == 1.0 and h["analysis"] == 0
+    k = dict(zip(FEATURES, sentence_features("The row underscored how fragile the truce has long been.")))
+    assert k["scene"] == 0.0 and k["analysis"] > 0
+    assert dict(zip(FEATURES, sentence_features("As prices rose 5% in May, sales fell.")))["scene"] == 0.0
 
 
 def test_shipped_head_separates_statistics_from_opinion_and_scene(detector):
@@ -265,10 +270,13 @@ def test_seed_article_claims(nlp, detector):
     assert (1996, "year", "exact") in {(q["value"], q["unit"], q["approx"]) for q in decertified["quantities"]}
     for c in (seized, coca, decertified):
         assert c["claimer"] == {"name": None, "kind": "author"}
-        assert c["checkworthiness"] >= 0.9
+        assert c["checkworthiness"] >= 0.85
     assert seized["kind"] == coca["kind"] == "statistic" and decertified["kind"] == "event"
     # the rest of a 2,000-word article: a few extras, no flood
-    assert len(claims) <= 12
+    assert len(claims) <= 8
+    # scene-setting and interpretation are not claims, dates and decades notwithstanding
+    for fragment in ("As September 15 approaches", "a relic of the drug wars", "The standoff escalated"):
+        assert not any(fragment in c["text"] for c in claims), fragment
     # opinion and quoted warnings are not claims
     assert not any("reward the criminals" in c["text"] for c in claims)
 

@@ -73,6 +73,12 @@ HEDGE = (r"think|believe|feel|feels|hope|hopes|should|must|perhaps|maybe|seems|d
          r"disaster|shame|urged?|vowed?|promised?|called on|called for|demand\w*|condemn\w*")
 EVIDENCE = (r"according to|report|reported|data|figures|survey|study|census|statistics|found|show|"
             r"shows|showed|estimates?|audit|records|official|analysis|index")
+ANALYSIS = (r"underscor\w*|highlight\w*|laid bare|lays bare|exposed|exposes|reveal\w*|reflects?|reflected|"
+            r"symbol\w*|relic|remnant|holdover|legacy|reminder|testament|emblematic|fragility|fragile|brittle|"
+            r"as much about|as much (?:a|an) \w+ as|has always been|have always been|long been|at stake|stakes|"
+            r"war of words|spat|standoff|saga|drama|theatre|theater")
+SCENE = (r"^(?:as|with|while|now that)\b[^,]{0,60}\b(?:approach\w*|nears?|looms?|draws? near|away|sets? in|"
+         r"begins?|unfolds?|wears? on|closes? in)\b")
 EVENT = r"killed|signed|arrested|elected|sentenced|seized|founded|approved|struck|sank|resigned|won|died"
 MONTHS = (r"january|february|march|april|may|june|july|august|september|october|november|december|"
           r"jan\.|feb\.|aug\.|sept?\.|oct\.|nov\.|dec\.")
@@ -87,7 +93,7 @@ NOT_SUPERLATIVE = frozenset({"interest", "forest", "protest", "honest", "suggest
 
 FEATURES = ("has_digit", "digits", "number_words", "percent", "currency", "year", "date",
             "comparative", "superlative", "change", "causal", "prediction", "hedge", "evidence",
-            "event", "first_person", "second_person", "question", "exclamation", "quote",
+            "event", "analysis", "scene", "first_person", "second_person", "question", "exclamation", "quote",
             "names", "length")
 
 
@@ -98,7 +104,8 @@ def _words_re(words: str) -> re.Pattern:
 _RES = {name: _words_re(words) for name, words in (
     ("number_words", NUMBER_WORDS), ("comparative", COMPARATIVE), ("change", CHANGE),
     ("causal", CAUSAL), ("prediction", PREDICTION), ("hedge", HEDGE), ("evidence", EVIDENCE),
-    ("event", EVENT), ("date", f"{MONTHS}|{RELATIVE_TIME}"))}
+    ("event", EVENT), ("analysis", ANALYSIS), ("date", f"{MONTHS}|{RELATIVE_TIME}"))}
+_SCENE = re.compile(SCENE, re.IGNORECASE)
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _YEAR = re.compile(r"(?<!\d)(?:1[89]\d\d|20\d\d)(?:s|'s|’s)?(?!\d)")
 _PERCENT = re.compile(r"%|\bper ?cent\b|\bpercentage\b", re.IGNORECASE)
@@ -138,6 +145,8 @@ def sentence_features(text: str) -> list[float]:
         "hedge": count("hedge"),
         "evidence": count("evidence"),
         "event": count("event"),
+        "analysis": count("analysis"),
+        "scene": float(bool(_SCENE.search(text.strip(" “”\"'‘’")))),
         "first_person": math.log1p(len(_FIRST.findall(text))),
         "second_person": math.log1p(len(_SECOND.findall(text))),
         "question": float("?" in text),
