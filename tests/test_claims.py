@@ -315,3 +315,21 @@ def test_train_claims_command_writes_a_head_the_pipeline_config_can_use(tmp_path
     res = subprocess.run([str(exe), "train", "claims", "--data", str(bad), "--out", str(tmp_path / "x.json")],
                          capture_output=True, text=True, env=dict(os.environ), timeout=300)
     assert res.returncode == 2 and "E012" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_claimer_of_according_to_and_by_his_account(nlp):
+    from stancekit.claims import claimer_of
+
+    text = ("President Gustavo Petro spoke on Monday. It is, by his own account, the country that pays the highest "
+            "price in the drug war. By the ministry's account, 40 soldiers died. Exports rose 5%, according to the "
+            "central bank. Exports rose 5% in May.")
+    doc = nlp(text)
+
+    def claimer(fragment: str) -> dict:
+        a = text.index(fragment)
+        return claimer_of(doc, a, text.index(".", a + 8) + 1)
+
+    assert claimer("It is,")["name"] == "Gustavo Petro" and claimer("It is,")["kind"] == "source"
+    assert claimer("By the ministry")["name"] == "ministry"
+    assert claimer("Exports rose 5%,")["name"] == "central bank"
+    assert claimer("Exports rose 5% in") == {"name": None, "kind": "author"}

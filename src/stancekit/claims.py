@@ -445,30 +445,42 @@ def _claim_span(doc: Doc, start: int, end: int) -> tuple[int, int]:
 
 
 def _according_to(doc: Doc, start: int, end: int) -> dict | None:
+    """The source of "according to X" or "by X's (own) account" inside the claim, resolved to a name."""
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None:
         return None
     for tok in span[:-1]:
-        if tok.lower_ != "according" or doc[tok.i + 1].lower_ != "to":
+        if tok.lower_ == "according" and doc[tok.i + 1].lower_ == "to":
+            to = doc[tok.i + 1]
+            source = next((c for c in to.children if c.dep_ == "pobj"), None)
+            if source is None and to.i + 1 < len(doc):
+                source = doc[to.i + 1]
+        elif tok.lower_ == "by" and any(c.lower_ in ("account", "accounts") for c in tok.children):
+            account = next(c for c in tok.children if c.lower_ in ("account", "accounts"))
+            source = next((c for c in account.children if c.dep_ == "poss"), None)
+            if source is None:
+                continue
+        else:
             continue
-        to = doc[tok.i + 1]
-        pobj = next((c for c in to.children if c.dep_ == "pobj"), None)
-        if pobj is None and to.i + 1 < len(doc):
-            pobj = doc[to.i + 1]
-        if pobj is None:
+        if source is None:
             return None
-        subtree = sorted(pobj.subtree, key=lambda t: t.i)
-        a, b = subtree[0].idx, subtree[-1].idx + len(subtree[-1])
-        speaker = SpeakerResolver(doc).resolve(pobj)
-        if speaker is not None and speaker.get("name"):
-            return {"name": speaker["name"], "kind": "source", "label": speaker.get("label"),
-                    "role": speaker.get("role")}
-        ent = _entity_overlapping(doc, pobj.idx, pobj.idx + len(pobj)) or _entity_overlapping(doc, a, b)
-        if ent is not None:
-            return {"name": ent["canonical"], "kind": "source", "label": ent["label"], "role": None}
-        name = re.sub(r"^(the|a|an)\s+", "", doc_text(doc)[a:b].strip(" ,."), flags=re.IGNORECASE)
-        return {"name": name or None, "kind": "source", "label": None, "role": None}
+        return _source(doc, source)
     return None
+
+
+def _source(doc: Doc, head) -> dict:
+    """A named source for the phrase headed by ``head``: a resolved speaker, an entity, or the phrase itself."""
+    subtree = sorted(head.subtree, key=lambda t: t.i)
+    a, b = subtree[0].idx, subtree[-1].idx + len(subtree[-1])
+    speaker = SpeakerResolver(doc).resolve(head)
+    if speaker is not None and speaker.get("name"):
+        return {"name": speaker["name"], "kind": "source", "label": speaker.get("label"), "role": speaker.get("role")}
+    ent = _entity_overlapping(doc, head.idx, head.idx + len(head)) or _entity_overlapping(doc, a, b)
+    if ent is not None:
+        return {"name": ent["canonical"], "kind": "source", "label": ent["label"], "role": None}
+    name = re.sub(r"^(the|a|an)\s+", "", doc_text(doc)[a:b].strip(" ,."), flags=re.IGNORECASE)
+    name = re.sub(r"(?:'s|’s)$", "", name)
+    return {"name": name or None, "kind": "source", "label": None, "role": None}
 
 
 def _entity_overlapping(doc: Doc, a: int, b: int) -> dict | None:

@@ -20,9 +20,9 @@ from spacy.tokens import Doc, Token
 from .ner import canonical_text, is_honorific, is_title_token, title_before
 from .resources import doc_text, speaker_nouns
 
-PERSON_PRONOUNS = {"he", "she", "him", "her", "i"}
-GROUP_PRONOUNS = {"they", "them", "we"}
-THING_PRONOUNS = {"it"}
+PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "i"}  # possessives: "by his own account"
+GROUP_PRONOUNS = {"they", "them", "their", "we"}
+THING_PRONOUNS = {"it", "its"}
 RELATIVE = {"who", "which", "that", "whom"}
 SUBJECT_DEPS = ("nsubj", "nsubjpass")
 DECAY = 0.5
