@@ -124,12 +124,7 @@ def eval_quotes(
     """Precision / recall / F1 of quote extraction and attribution."""
     from .evaluate.quotes import evaluate_quotes
 
-    try:
-        metrics = evaluate_quotes(path, fmt=fmt, limit=limit)
-    except StancekitError as exc:
-        _fail(exc)
-        return
-    _emit(metrics, json_out)
+    _report(lambda: evaluate_quotes(path, fmt=fmt, limit=limit), json_out)
 
 
 @eval_app.command("stance")
@@ -149,13 +144,9 @@ def eval_stance(
     """Macro-F1, per-class and per-target F1, confusion matrix (SemEval F_avg, VAST splits)."""
     from .evaluate.stance import evaluate_stance
 
-    try:
-        metrics = evaluate_stance(data, fmt=fmt, backend=backend, model=model, shots=shots, train=train,
-                                  train_format=train_format, predictions=predictions, device=device, limit=limit)
-    except StancekitError as exc:
-        _fail(exc)
-        return
-    _emit(metrics, json_out)
+    _report(lambda: evaluate_stance(data, fmt=fmt, backend=backend, model=model, shots=shots, train=train,
+                                    train_format=train_format, predictions=predictions, device=device,
+                                    limit=limit), json_out)
 
 
 @eval_app.command("claims")
@@ -171,17 +162,15 @@ def eval_claims(
     from .evaluate.claims import evaluate_claims
     from .ner import load_spacy
 
-    try:
+    def compute() -> dict:
         detector = ClaimDetector(head_path=model) if model else None
         nlp = load_spacy()
         nlp.add_pipe("stancekit_entities")
         nlp.add_pipe("stancekit_quotes")
-        metrics = evaluate_claims(gold, articles or gold.parent / "articles", nlp=nlp, detector=detector,
-                                  min_score=min_score)
-    except StancekitError as exc:
-        _fail(exc)
-        return
-    _emit(metrics, json_out)
+        return evaluate_claims(gold, articles or gold.parent / "articles", nlp=nlp, detector=detector,
+                               min_score=min_score)
+
+    _report(compute, json_out)
 
 
 @train_app.command("stance")
@@ -208,14 +197,9 @@ def train_stance_cmd(
     def progress(p: dict) -> None:
         typer.echo(f"step {p['step']}/{p['total_steps']}  loss {p['loss']:.3f}  {p['elapsed_s']:.0f} s", err=True)
 
-    try:
-        info = train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
-                            lr=lr, max_length=max_length, dev=dev, device=device, seed=seed, precision=precision,
-                            arch=arch, probe_c=probe_c, progress=progress)
-    except StancekitError as exc:
-        _fail(exc)
-        return
-    _emit(info, None)
+    _report(lambda: train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
+                                 lr=lr, max_length=max_length, dev=dev, device=device, seed=seed,
+                                 precision=precision, arch=arch, probe_c=probe_c, progress=progress))
 
 
 @train_app.command("claims")
@@ -227,12 +211,7 @@ def train_claims_cmd(
     """Train a check-worthiness head; use it with [claims] model = OUT or eval claims --model OUT."""
     from .claims import train_default_head
 
-    try:
-        info = train_default_head(out, data=data, c=c)
-    except StancekitError as exc:
-        _fail(exc)
-        return
-    _emit(info, None)
+    _report(lambda: train_default_head(out, data=data, c=c))
 
 
 @bench_app.command("stance")
@@ -245,12 +224,17 @@ def bench_stance_cmd(
     """Pairs/s and peak memory: the engine vs a naive loop vs the transformers pipeline."""
     from .bench import bench_stance
 
+    _report(lambda: bench_stance(n=n, model=model, device=device), json_out)
+
+
+def _report(compute, json_out: Optional[Path] = None) -> None:
+    """Run ``compute()``; print its result as JSON (and write it to ``json_out``), or a coded error (exit 2)."""
     try:
-        res = bench_stance(n=n, model=model, device=device)
+        result = compute()
     except StancekitError as exc:
         _fail(exc)
         return
-    _emit(res, json_out)
+    _emit(result, json_out)
 
 
 def _emit(obj: dict, path: Optional[Path]) -> None:
