@@ -58,7 +58,7 @@ def effective_precision(device, precision: str = "auto") -> str:
     """The precision a forward pass really runs in: ``fp32``, ``bf16`` or ``fp16``.
 
     ``auto`` is the fastest precision that keeps the labels: bf16 autocast on CUDA devices that support
-    it (fp16 otherwise), and on CPUs that compute bf16 natively (AVX512-BF16 or AMX; measured 1.8x the
+    it (fp16 otherwise), and on CPUs that compute bf16 natively (AVX512-BF16 or AMX; measured 1.66x the
     fp32 throughput here, with the same VAST macro-F1: benchmarks/RESULTS.md); fp32 on other CPUs.
     ``bf16`` asks for bf16 autocast on any device; ``fp32`` turns autocast off everywhere (bit-exact
     results, for reproducing a run on another machine).

@@ -387,8 +387,8 @@ class ClassifierBackend(StanceBackend):
             self._load_pair_head(Path(model) / PAIR_HEAD_FILE)
             head = mean_pool_head
         if sorted(self.labels.values()) != sorted(LABELS):
-            raise StancekitError(Errors.E010, source=model,
-                                 detail=f"labels {hf_model.config.id2label} do not map to {LABELS}")
+            names = hf_model.config.id2label if self.arch == "cross" else meta.get("labels")
+            raise StancekitError(Errors.E010, source=model, detail=f"labels {names} do not map to {LABELS}")
         self.engine = InferenceEngine(hf_model, tokenizer, device=device, max_tokens=max_tokens,
                                       max_length=int(meta.get("settings", {}).get("max_length", 256)),
                                       head=head, threads=threads)

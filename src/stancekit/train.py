@@ -50,7 +50,8 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                  warmup: float = 0.1, weight_decay: float = 0.01, dev: str | Path | None = None,
                  dev_format: str | None = None, device: str = "auto", seed: int = 13,
                  threads: int | None = None, precision: str | None = None, arch: str = "cross",
-                 head_lr_scale: float = 1.0, probe_c: float = 0.1, progress: Callable[[dict], None] | None = None) -> dict:
+                 head_lr_scale: float = 1.0, probe_c: float = 0.1,
+                 progress: Callable[[dict], None] | None = None) -> dict:
     """Fine-tune ``base`` on the rows of ``data`` and write the model folder ``out``; returns meta.json.
 
     ``arch`` is ``cross`` (a cross-encoder over the pair), ``biencoder`` (a linear head over
@@ -119,6 +120,9 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     if arch != "cross":  # phase 1: the head as a logistic regression on the frozen encoder's features
         probe = model.fit_probe(tokenizer, rows, [label2id[r.label] for r in rows], max_length=max_length,
                                 device=run_device, precision=precision, c=probe_c)
+        if epochs == 0 and not probe["fitted"]:
+            raise StancekitError(Errors.E012, name="--epochs",
+                                 detail=f"0 keeps the linear probe alone, but {probe['reason']}")
     steps_per_epoch = math.ceil(len(ds) / batch_size)
     total_steps = math.ceil(epochs * steps_per_epoch)  # 0 only for a linear probe alone
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
@@ -197,16 +201,18 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         "arch": arch,
         "labels": list(LABELS),
         "input": {"cross": "pair (text, target); truncation longest_first",
-                  "biencoder": "text and target encoded apart; head over [u, v, u*v, |u-v|] of mean-pooled embeddings",
-                  "hybrid": "text, target and the pair encoded; head over [u, v, u*v, |u-v|, p] of mean-pooled "
-                            "embeddings"}[arch],
+                  "biencoder": "text and target encoded apart; head over [u, v, u*v, |u-v|] of normalised "
+                               "mean-pooled embeddings",
+                  "hybrid": "text, target and the pair encoded; head over [u, v, u*v, |u-v|, p] of normalised "
+                            "mean-pooled embeddings"}[arch],
         "base": base,
         "data": files,
         "rows": len(rows),
         "label_counts": {lab: sum(r.label == lab for r in rows) for lab in LABELS},
         "linear_probe": probe,
         "settings": {"arch": arch, "head_lr_scale": head_lr_scale if arch != "cross" else None,
-                     "probe_c": probe_c if arch != "cross" else None, "epochs": epochs, "batch_size": batch_size, "lr": lr, "max_length": max_length,
+                     "probe_c": probe_c if arch != "cross" else None, "epochs": epochs, "batch_size": batch_size,
+                     "lr": lr, "max_length": max_length,
                      "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": total_steps,
                      "precision": precision},
         "temperature": temperature,
@@ -355,7 +361,8 @@ Label counts: {meta['label_counts']}. If the data has no redistribution licence 
 neither do these weights: keep them on the machine that trained them.
 
 ## Training
-Base model `{meta['base']}`; architecture `{meta['arch']}`; {s['epochs']} epochs ({s['steps']} steps), batch size {s['batch_size']},
+Base model `{meta['base']}`; architecture `{meta['arch']}`; {s['epochs']} epochs ({s['steps']} steps),
+batch size {s['batch_size']},
 learning rate {s['lr']}, max length {s['max_length']}, warm-up {s['warmup']}, seed {s['seed']};
 device {meta['device']}; {meta['train_seconds']} s.
 
