@@ -313,12 +313,6 @@ class FewShotBackend(StanceBackend):
         return out  # type: ignore[return-value]
 
 
-def _stored_temperature(model: str) -> float:
-    """Calibration temperature from a stancekit model folder's ``meta.json`` (1.0 when there is none)."""
-    value = _model_meta(model).get("temperature")
-    return float(value) if value else 1.0
-
-
 def _label_map(id2label: dict) -> dict[int, str]:
     """Map a model's label names onto favor / against / neutral."""
     names = {"favor": "favor", "favour": "favor", "pro": "favor", "support": "favor", "supports": "favor",
@@ -353,6 +347,18 @@ def embedding_pair_features(u, v, p=None):
     if p is not None:
         parts.append(p)
     return torch.cat(parts, dim=-1)
+
+
+def embedding_features(engine, pairs: Sequence[tuple[str, str]], *, hybrid: bool) -> np.ndarray:
+    """Head inputs of a ``biencoder`` / ``hybrid`` model for (text, target) pairs, the embeddings computed by
+    ``engine`` (an encoder with :func:`~stancekit.engine.mean_pool_head`); used in training and at inference."""
+    import torch
+
+    pairs = list(pairs)
+    u = torch.from_numpy(engine.run([a for a, _ in pairs]))
+    v = torch.from_numpy(engine.run([b for _, b in pairs]))  # a few distinct targets: computed once each
+    p = torch.from_numpy(engine.run(pairs)) if hybrid else None
+    return embedding_pair_features(u, v, p).numpy()
 
 
 @register_backend("classifier")
@@ -392,7 +398,7 @@ class ClassifierBackend(StanceBackend):
         self.engine = InferenceEngine(hf_model, tokenizer, device=device, max_tokens=max_tokens,
                                       max_length=int(meta.get("settings", {}).get("max_length", 256)),
                                       head=head, threads=threads)
-        self.temperature = _stored_temperature(model)
+        self.temperature = float(meta.get("temperature") or 1.0)  # calibration fitted by `train --dev`
 
     def _load_pair_head(self, path: Path) -> None:
         from safetensors.numpy import load_file
@@ -412,15 +418,9 @@ class ClassifierBackend(StanceBackend):
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Raw logits for (text, target name) pairs, in the model's label order."""
-        pairs = list(pairs)
         if self.arch == "cross":
-            return self.engine.run(pairs)
-        import torch
-
-        u = torch.from_numpy(self.engine.run([a for a, _ in pairs]))
-        v = torch.from_numpy(self.engine.run([b for _, b in pairs]))  # a few distinct targets: computed once each
-        p = torch.from_numpy(self.engine.run(pairs)) if self.arch == "hybrid" else None
-        feats = embedding_pair_features(u, v, p).numpy()
+            return self.engine.run(list(pairs))
+        feats = embedding_features(self.engine, pairs, hybrid=self.arch == "hybrid")
         return feats @ self.head_weight.T + self.head_bias
 
     def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:

@@ -50,7 +50,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                  warmup: float = 0.1, weight_decay: float = 0.01, dev: str | Path | None = None,
                  dev_format: str | None = None, device: str = "auto", seed: int = 13,
                  threads: int | None = None, precision: str | None = None, arch: str = "cross",
-                 head_lr_scale: float = 1.0, probe_c: float = 0.1,
+                 probe_c: float = 0.1,
                  progress: Callable[[dict], None] | None = None) -> dict:
     """Fine-tune ``base`` on the rows of ``data`` and write the model folder ``out``; returns meta.json.
 
@@ -58,8 +58,8 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     ``[u, v, u*v, |u-v|]`` of the normalised mean-pooled text and target embeddings) or ``hybrid`` (the
     same features plus the pair embedding). These two are trained in two phases ("linear probe, then
     fine-tune"): the head is first fitted as a logistic regression (``C = probe_c``) on the frozen
-    encoder's features, then ``epochs`` of fine-tuning move encoder and head together (the head at
-    ``head_lr_scale`` times the learning rate); ``epochs=0`` keeps the linear probe alone.
+    encoder's features, then ``epochs`` of fine-tuning move encoder and head together;
+    ``epochs=0`` keeps the linear probe alone.
     """
     import datasets
     import numpy as np
@@ -126,15 +126,11 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     steps_per_epoch = math.ceil(len(ds) / batch_size)
     total_steps = math.ceil(epochs * steps_per_epoch)  # 0 only for a linear probe alone
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
-    groups = []
-    for is_head in (False, True):
-        scale = head_lr_scale if is_head and arch != "cross" else 1.0
-        named = [(n, p) for n, p in model.named_parameters() if n.startswith("head.") == is_head]
-        groups += [{"params": [p for n, p in named if not any(k in n for k in no_decay)],
-                    "weight_decay": weight_decay, "lr": lr * scale},
-                   {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0,
-                    "lr": lr * scale}]
-    groups = [g for g in groups if g["params"]]
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
     optim = torch.optim.AdamW(groups, lr=lr)
     sched = get_linear_schedule_with_warmup(optim, int(warmup * total_steps), max(1, total_steps))
     rng = random.Random(seed)
@@ -210,9 +206,8 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         "rows": len(rows),
         "label_counts": {lab: sum(r.label == lab for r in rows) for lab in LABELS},
         "linear_probe": probe,
-        "settings": {"arch": arch, "head_lr_scale": head_lr_scale if arch != "cross" else None,
-                     "probe_c": probe_c if arch != "cross" else None, "epochs": epochs, "batch_size": batch_size,
-                     "lr": lr, "max_length": max_length,
+        "settings": {"arch": arch, "probe_c": probe_c if arch != "cross" else None, "epochs": epochs,
+                     "batch_size": batch_size, "lr": lr, "max_length": max_length,
                      "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": total_steps,
                      "precision": precision},
         "temperature": temperature,
@@ -261,31 +256,25 @@ def PairEmbeddingClassifier(base: str, arch: str, num_labels: int):  # noqa: N80
             return torch.nn.functional.normalize(pooled, dim=-1)
 
         @torch.no_grad()
-        def fit_probe(self, tokenizer, rows, labels, *, max_length, device, precision, c, batch_size=32) -> dict:
-            """Fit the head as a multinomial logistic regression on the frozen encoder's features."""
+        def fit_probe(self, tokenizer, rows, labels, *, max_length, device, precision, c) -> dict:
+            """Fit the head as a multinomial logistic regression on the frozen encoder's features, computed
+            by the inference engine exactly as the classifier backend computes them."""
             import numpy as np
             from sklearn.linear_model import LogisticRegression
 
-            from . import device as dev_mod
+            from .engine import InferenceEngine, mean_pool_head
+            from .stance import embedding_features
 
-            self.eval()
-            order = sorted(range(len(rows)), key=lambda i: len(rows[i].text))  # less padding
-            feats = [None] * len(rows)
-            for k in range(0, len(order), batch_size):
-                idx = order[k:k + batch_size]
-                with dev_mod.autocast(device, precision):
-                    enc = self.tokenize(tokenizer, [rows[i].text for i in idx], [rows[i].target for i in idx],
-                                        max_length, device)
-                    x = embedding_pair_features(*[self.embed(b) for b in enc]).float().cpu().numpy()
-                for i, row in zip(idx, x):
-                    feats[i] = row
-            X, y = np.stack(feats), np.asarray(labels)
+            engine = InferenceEngine(self.encoder, tokenizer, device=device, max_length=max_length,
+                                     head=mean_pool_head, precision=precision)
+            X = embedding_features(engine, [(r.text, r.target) for r in rows], hybrid=arch == "hybrid")
+            y = np.asarray(labels)
+            self.train()  # the engine put the encoder in eval mode
             if len(set(y.tolist())) < self.head.out_features:
                 return {"fitted": False, "reason": "not every label occurs in the training data"}
             lr = LogisticRegression(C=c, max_iter=5000).fit(X, y)
             self.head.weight.copy_(torch.as_tensor(lr.coef_, dtype=self.head.weight.dtype))
             self.head.bias.copy_(torch.as_tensor(lr.intercept_, dtype=self.head.bias.dtype))
-            self.train()
             return {"fitted": True, "C": c, "train_accuracy": round(float(lr.score(X, y)), 4)}
 
         def forward(self, texts, targets, pairs=None):
