@@ -90,7 +90,7 @@ def bench_stance(n: int = 512, *, model: str | None = None, device: str = "auto"
     engine_out, engine_s, engine_mem = _timed(run_device, lambda: engine.run(pairs))
 
     # the exact fp32 engine too, when the default runs in reduced precision
-    fp32_out, fp32_s, fp32_mem = engine_out, None, None
+    fp32_out, fp32_s, fp32_mem = engine_out, engine_s, engine_mem
     if engine.compute_precision != "fp32":
         engine_fp32 = InferenceEngine(hf_model, tokenizer, device=run_device, max_tokens=max_tokens,
                                       max_length=max_length, head=logits_head, precision="fp32")
@@ -135,8 +135,8 @@ def bench_stance(n: int = 512, *, model: str | None = None, device: str = "auto"
         "engine_vs_naive": round(naive_s / engine_s, 2),
         "engine_vs_pipeline": round(pipe_s / engine_s, 2),
         "engine_precision": engine.compute_precision,
-        "engine_fp32_pairs_per_s": round(n / fp32_s, 1) if fp32_s else round(n / engine_s, 1),
-        "engine_fp32_vs_naive": round(naive_s / fp32_s, 2) if fp32_s else round(naive_s / engine_s, 2),
+        "engine_fp32_pairs_per_s": round(n / fp32_s, 1),
+        "engine_fp32_vs_naive": round(naive_s / fp32_s, 2),
         "engine_label_agreement_with_fp32": agree,
         "cpu_native_bf16": dev.cpu_has_bf16() if run_device.type == "cpu" else None,
         "engine_peak_mb": round(engine_mem, 1) if engine_mem else None,
