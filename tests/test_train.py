@@ -132,6 +132,9 @@ def test_pair_embedding_archs_train_and_load(tiny_encoder, data_file, tmp_path, 
     parts = [u, v, u * v, np.abs(u - v)]
     if arch == "hybrid":
         parts.append(embed([a for a, _ in pairs], [b for _, b in pairs]))
+    cos = (u * v).sum(axis=1, keepdims=True)  # the similarity features, on by default
+    parts += [10.0 * cos, 10.0 * cos ** 2]
+    assert info["settings"]["similarity"] and head["weight"].shape[1] == u.shape[1] * (len(parts) - 2) + 2
     want = np.concatenate(parts, axis=1) @ head["weight"].T + head["bias"]
     be_fp32 = get_backend("classifier", model=str(out), device="cpu")
     be_fp32.engine.precision, be_fp32.engine.compute_precision = "fp32", "fp32"
@@ -163,7 +166,7 @@ def test_linear_probe_alone_is_the_logistic_regression(tiny_encoder, data_file, 
     pairs = [(r["text"], r["target"]) for r in ROWS]
     u = torch.from_numpy(be.engine.run([a for a, _ in pairs]))
     v = torch.from_numpy(be.engine.run([b for _, b in pairs]))
-    X = embedding_pair_features(u, v).numpy()
+    X = embedding_pair_features(u, v, similarity=True).numpy()
     y = [["favor", "against", "neutral"].index(r["label"]) for r in ROWS]
     ref = LogisticRegression(C=1.0, max_iter=5000).fit(X, y)
     head = load_file(str(out / PAIR_HEAD_FILE))
@@ -180,3 +183,27 @@ def test_unknown_arch_is_refused(tiny_encoder, data_file, tmp_path):  # noqa: F8
     with pytest.raises(StancekitError) as exc:  # a cross-encoder has no probe phase: 0 epochs is nothing
         train_stance([data_file], base=str(tiny_encoder), out=tmp_path / "m", epochs=0)
     assert exc.value.code == "E012"
+
+
+def test_head_without_similarity_features(tiny_encoder, data_file, tmp_path):  # noqa: F811
+    """--no-similarity, like folders written before those features existed, loads with the plain layout."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from stancekit.stance import PAIR_HEAD_FILE, get_backend
+    from stancekit.train import train_stance
+
+    out = tmp_path / "plain"
+    info = train_stance([data_file], base=str(tiny_encoder), out=out, epochs=0, max_length=32, device="cpu",
+                        arch="biencoder", precision="fp32", similarity=False)
+    assert info["settings"]["similarity"] is False
+    be = get_backend("classifier", model=str(out), device="cpu")
+    width = load_file(str(out / PAIR_HEAD_FILE))["weight"].shape[1]
+    dim = be.engine.run(["x"]).shape[1]
+    assert not be.similarity and width == 4 * dim
+    meta = json.loads((out / "meta.json").read_text())
+    del meta["settings"]["similarity"]  # an older folder: no key at all
+    (out / "meta.json").write_text(json.dumps(meta))
+    old = get_backend("classifier", model=str(out), device="cpu")
+    assert not old.similarity
+    np.testing.assert_allclose(old.logits([("a b", "c")]), be.logits([("a b", "c")]), atol=1e-5)

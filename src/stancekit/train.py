@@ -50,7 +50,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                  warmup: float = 0.1, weight_decay: float = 0.01, dev: str | Path | None = None,
                  dev_format: str | None = None, device: str = "auto", seed: int = 13,
                  threads: int | None = None, precision: str | None = None, arch: str = "cross",
-                 probe_c: float = 0.1,
+                 probe_c: float = 0.3, similarity: bool = True,
                  progress: Callable[[dict], None] | None = None) -> dict:
     """Fine-tune ``base`` on the rows of ``data`` and write the model folder ``out``; returns meta.json.
 
@@ -59,7 +59,8 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     same features plus the pair embedding). These two are trained in two phases ("linear probe, then
     fine-tune"): the head is first fitted as a logistic regression (``C = probe_c``) on the frozen
     encoder's features, then ``epochs`` of fine-tuning move encoder and head together;
-    ``epochs=0`` keeps the linear probe alone.
+    ``epochs=0`` keeps the linear probe alone. ``similarity`` adds the cosine of the text and target
+    embeddings and its square to the head's input (:func:`stancekit.stance.embedding_pair_features`).
     """
     import datasets
     import numpy as np
@@ -70,6 +71,8 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     from . import __version__
     from . import device as dev_mod
     from .engine import check_safetensors_only
+    from .sources import resolve_source
+    from .stance import SIMILARITY_SCALE
 
     rows: list[StanceRow] = []
     files = []
@@ -94,6 +97,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     torch.manual_seed(seed)
     run_device = dev_mod.resolve_device(device, threads=threads)
     precision = dev_mod.effective_precision(run_device, precision or dev_mod.default_precision())
+    base_name, base = base, resolve_source(base)
     check_safetensors_only(base)
     label2id = {lab: i for i, lab in enumerate(LABELS)}
     try:
@@ -103,7 +107,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                 base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=label2id,
                 use_safetensors=True, trust_remote_code=False, ignore_mismatched_sizes=True)
         else:
-            model = PairEmbeddingClassifier(base, arch, len(LABELS))
+            model = PairEmbeddingClassifier(base, arch, len(LABELS), similarity=similarity)
     except Exception as exc:
         raise StancekitError(Errors.E010, source=base, detail=str(exc).splitlines()[0][:300]) from exc
     model.to(run_device)
@@ -116,6 +120,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     features = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in ds.column_names]
     lengths = ds["length"]
 
+    sim = similarity and arch != "cross"
     probe = None
     if arch != "cross":  # phase 1: the head as a logistic regression on the frozen encoder's features
         probe = model.fit_probe(tokenizer, rows, [label2id[r.label] for r in rows], max_length=max_length,
@@ -184,13 +189,15 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
 
         # what the backend needs to load the folder; the full meta.json replaces it below
         (out / "meta.json").write_text(json.dumps({"arch": arch, "labels": list(LABELS),
-                                                   "settings": {"max_length": max_length}}) + "\n", encoding="utf-8")
+                                                   "settings": {"max_length": max_length, "similarity": sim}})
+                                       + "\n", encoding="utf-8")
         backend = get_backend("classifier", model=str(out), device=str(run_device), threads=threads)
         dev_rows = [r for r in read_stance_data(dev, dev_format or fmt) if r.label in LABELS]
         logits = backend.logits([(r.text, r.target) for r in dev_rows])
         temperature = fit_temperature(logits, [label2id[r.label] for r in dev_rows])
         backend.temperature = temperature
         dev_metrics = evaluate_stance(dev, fmt=dev_format or fmt, backend_obj=backend)
+    sim_note = f", then {SIMILARITY_SCALE:g} x [cos(u, v), cos(u, v)^2]" if sim else ""
     meta = {
         "schema": "stancekit-model.v1",
         "task": "stance",
@@ -198,15 +205,17 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         "labels": list(LABELS),
         "input": {"cross": "pair (text, target); truncation longest_first",
                   "biencoder": "text and target encoded apart; head over [u, v, u*v, |u-v|] of normalised "
-                               "mean-pooled embeddings",
+                               "mean-pooled embeddings" + sim_note,
                   "hybrid": "text, target and the pair encoded; head over [u, v, u*v, |u-v|, p] of normalised "
-                            "mean-pooled embeddings"}[arch],
-        "base": base,
+                            "mean-pooled embeddings" + sim_note}[arch],
+        "base": base_name,
+        "base_path": base if base != base_name else None,
         "data": files,
         "rows": len(rows),
         "label_counts": {lab: sum(r.label == lab for r in rows) for lab in LABELS},
         "linear_probe": probe,
-        "settings": {"arch": arch, "probe_c": probe_c if arch != "cross" else None, "epochs": epochs,
+        "settings": {"arch": arch, "probe_c": probe_c if arch != "cross" else None, "similarity": sim,
+                     "epochs": epochs,
                      "batch_size": batch_size, "lr": lr, "max_length": max_length,
                      "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": total_steps,
                      "precision": precision},
@@ -224,7 +233,8 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     return {"out": str(out), **meta}
 
 
-def PairEmbeddingClassifier(base: str, arch: str, num_labels: int):  # noqa: N802 - a class factory
+def PairEmbeddingClassifier(base: str, arch: str, num_labels: int, *,  # noqa: N802 - a class factory
+                            similarity: bool = True):
     """An encoder with a linear head over :func:`stancekit.stance.embedding_pair_features` (built lazily so
     that importing this module does not import torch)."""
     import torch
@@ -237,7 +247,7 @@ def PairEmbeddingClassifier(base: str, arch: str, num_labels: int):  # noqa: N80
         def __init__(self):
             super().__init__()
             self.encoder = AutoModel.from_pretrained(base, use_safetensors=True, trust_remote_code=False)
-            width = self.encoder.config.hidden_size * (5 if arch == "hybrid" else 4)
+            width = self.encoder.config.hidden_size * (5 if arch == "hybrid" else 4) + (2 if similarity else 0)
             self.dropout = torch.nn.Dropout(0.1)
             self.head = torch.nn.Linear(width, num_labels)
 
@@ -267,7 +277,8 @@ def PairEmbeddingClassifier(base: str, arch: str, num_labels: int):  # noqa: N80
 
             engine = InferenceEngine(self.encoder, tokenizer, device=device, max_length=max_length,
                                      head=mean_pool_head, precision=precision)
-            X = embedding_features(engine, [(r.text, r.target) for r in rows], hybrid=arch == "hybrid")
+            X = embedding_features(engine, [(r.text, r.target) for r in rows], hybrid=arch == "hybrid",
+                                   similarity=similarity)
             y = np.asarray(labels)
             self.train()  # the engine put the encoder in eval mode
             if len(set(y.tolist())) < self.head.out_features:
@@ -279,7 +290,8 @@ def PairEmbeddingClassifier(base: str, arch: str, num_labels: int):  # noqa: N80
 
         def forward(self, texts, targets, pairs=None):
             p = self.embed(pairs) if pairs is not None else None
-            return self.head(self.dropout(embedding_pair_features(self.embed(texts), self.embed(targets), p)))
+            feats = embedding_pair_features(self.embed(texts), self.embed(targets), p, similarity=similarity)
+            return self.head(self.dropout(feats))
 
         def save(self, out: Path) -> None:
             from safetensors.torch import save_file
