@@ -1,8 +1,9 @@
 """Choose bi-encoder linear-probe settings by topic-grouped cross-validation on a stance training file.
 
-The frozen encoder embeds every text and target once (through stancekit's inference engine, exactly as
-``stancekit train stance --arch biencoder --epochs 0`` and the ``classifier`` backend do); then, for each
-setting (similarity features on or off × probe ``C``), a logistic regression is fitted on K-1 folds of
+The frozen encoder embeds every text, target and sentence once (through stancekit's inference engine,
+exactly as ``stancekit train stance --arch biencoder --epochs 0`` and the ``classifier`` backend do); then,
+for each setting (head features: plain ``[u, v, u*v, |u-v|]``, + similarity, + similarity and focus; × probe
+``C``), a logistic regression is fitted on K-1 folds of
 *topics* and scored (macro-F1) on the held-out fold, whose topics are all unseen in training: the
 zero-shot condition of VAST. Only the training file is read: the test split plays no part in the choice.
 
@@ -45,7 +46,7 @@ def main() -> None:
     from stancekit.engine import InferenceEngine, load_hf, mean_pool_head
     from stancekit.evaluate.datasets import read_stance_data
     from stancekit.sources import resolve_source
-    from stancekit.stance import embedding_pair_features
+    from stancekit.stance import embedding_pair_features, focus_features
     from stancekit.targets import LABELS
 
     rows = [r for r in read_stance_data(args.data, args.format) if r.label in LABELS]
@@ -56,8 +57,11 @@ def main() -> None:
     t0 = time.perf_counter()
     u = torch.from_numpy(engine.run([r.text for r in rows]))
     v = torch.from_numpy(engine.run([r.target for r in rows]))
+    focus = focus_features(engine, [r.text for r in rows], v.numpy())
     encode_s = time.perf_counter() - t0
-    feats = {sim: embedding_pair_features(u, v, similarity=sim).numpy() for sim in (False, True)}
+    feats = {"plain": embedding_pair_features(u, v).numpy(),
+             "similarity": embedding_pair_features(u, v, similarity=True).numpy()}
+    feats["similarity+focus"] = np.hstack([feats["similarity"], focus])
     y = np.array([LABELS.index(r.label) for r in rows])
 
     topics = sorted({r.target for r in rows})
@@ -67,16 +71,16 @@ def main() -> None:
 
     results = []
     warnings.filterwarnings("ignore", category=UserWarning)
-    for sim in (False, True):
+    for kind in feats:
         for c in args.c:
             scores = []
             for k in range(args.folds):
                 held = fold == k
-                clf = LogisticRegression(C=c, max_iter=5000).fit(feats[sim][~held], y[~held])
-                scores.append(float(f1_score(y[held], clf.predict(feats[sim][held]), average="macro")))
-            results.append({"similarity": sim, "C": c, "folds": [round(s, 4) for s in scores],
+                clf = LogisticRegression(C=c, max_iter=5000).fit(feats[kind][~held], y[~held])
+                scores.append(float(f1_score(y[held], clf.predict(feats[kind][held]), average="macro")))
+            results.append({"features": kind, "C": c, "folds": [round(s, 4) for s in scores],
                             "mean_macro_f1": round(float(np.mean(scores)), 4)})
-            print(f"similarity={sim!s:5}  C={c:<5g}  folds {' '.join(f'{s:.3f}' for s in scores)}  "
+            print(f"{kind:17}  C={c:<5g}  folds {' '.join(f'{s:.3f}' for s in scores)}  "
                   f"mean {np.mean(scores):.4f}", flush=True)
     best = max(results, key=lambda r: r["mean_macro_f1"])
     out = {"data": str(args.data), "rows": len(rows), "topics": len(topics), "folds": args.folds,

@@ -251,3 +251,42 @@ def test_configured_target_needs_its_words_for_full_relevance(tiny_encoder, gene
     assert be.predict([StanceInput(text=text, target=plain)])[0]["relevance"] == 1.0
     assert be.predict([StanceInput(text=text, target=configured)])[0]["relevance"] == SEMANTIC_CAP
     assert be.predict([StanceInput(text="coca farmers", target=configured)])[0]["relevance"] == 0.5
+
+
+def test_split_sentences():
+    from stancekit.stance import split_sentences
+
+    assert split_sentences("Taxes are high. Cut them! Why not? ok") == ["Taxes are high.", "Cut them!", "Why not?"]
+    assert split_sentences("no end mark at all") == ["no end mark at all"]
+    assert split_sentences("Hi.") == ["Hi."]  # nothing longer than 3 characters: the whole text
+
+
+class _TableEngine:
+    """Stands in for the inference engine: fixed unit vectors per text, and a record of what was run."""
+
+    def __init__(self, table):
+        self.table, self.calls = table, []
+
+    def run(self, items):
+        self.calls.append(list(items))
+        return np.stack([self.table[x] for x in items]).astype(np.float32)
+
+
+def test_focus_features_weigh_the_sentence_about_the_target():
+    from stancekit.stance import FOCUS_TEMPERATURE, SIMILARITY_SCALE, focus_features
+
+    on, off = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    engine = _TableEngine({"The dam will flood the valley.": on, "My cat sleeps all day.": off})
+    v = np.array([[0.8, 0.6, 0.0]])  # the target is nearer the first sentence
+    out = focus_features(engine, ["My cat sleeps all day. The dam will flood the valley."], v)
+    assert out.shape == (1, 3 * 3 + 2)
+    assert engine.calls == [["My cat sleeps all day.", "The dam will flood the valley."]]
+    w = np.exp(np.array([0.6, 0.8]) / FOCUS_TEMPERATURE)
+    w = w / w.sum()
+    a = w[0] * off + w[1] * on
+    a = a / np.linalg.norm(a)
+    np.testing.assert_allclose(out[0, :3], a, rtol=1e-5)           # pooled toward the dam sentence
+    assert out[0, 0] > 0.95
+    np.testing.assert_allclose(out[0, 3:6], a * v[0], rtol=1e-5)
+    np.testing.assert_allclose(out[0, 6:9], np.abs(a - v[0]), rtol=1e-5)
+    np.testing.assert_allclose(out[0, 9:], [SIMILARITY_SCALE * 0.8, SIMILARITY_SCALE * 0.64], rtol=1e-5)

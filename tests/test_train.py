@@ -207,3 +207,37 @@ def test_head_without_similarity_features(tiny_encoder, data_file, tmp_path):  #
     old = get_backend("classifier", model=str(out), device="cpu")
     assert not old.similarity
     np.testing.assert_allclose(old.logits([("a b", "c")]), be.logits([("a b", "c")]), atol=1e-5)
+
+
+def test_focus_probe_trains_and_loads(tiny_encoder, data_file, tmp_path):  # noqa: F811
+    import numpy as np
+    from safetensors.numpy import load_file
+    from sklearn.linear_model import LogisticRegression
+
+    from stancekit.stance import PAIR_HEAD_FILE, embedding_features, get_backend
+    from stancekit.train import train_stance
+
+    out = tmp_path / "focus"
+    info = train_stance([data_file], base=str(tiny_encoder), out=out, epochs=0, max_length=32, device="cpu",
+                        arch="biencoder", precision="fp32", focus=True)
+    assert info["settings"]["focus"] and info["settings"]["similarity"]
+    be = get_backend("classifier", model=str(out), device="cpu")
+    be.engine.precision, be.engine.compute_precision = "fp32", "fp32"
+    dim = be.engine.run(["x"]).shape[1]
+    head = load_file(str(out / PAIR_HEAD_FILE))
+    assert be.focus and head["weight"].shape[1] == 4 * dim + 2 + 3 * dim + 2
+    pairs = [(r["text"], r["target"]) for r in ROWS]
+    X = embedding_features(be.engine, pairs, hybrid=False, similarity=True, focus=True)
+    y = [["favor", "against", "neutral"].index(r["label"]) for r in ROWS]
+    ref = LogisticRegression(C=0.3, max_iter=5000).fit(X, y)  # the probe is sklearn's fit on these features
+    np.testing.assert_allclose(head["weight"], ref.coef_, atol=1e-3)
+    np.testing.assert_allclose(be.logits(pairs), X @ head["weight"].T + head["bias"], atol=1e-5)
+
+
+def test_focus_needs_the_probe_alone(tiny_encoder, data_file, tmp_path):  # noqa: F811
+    from stancekit.train import train_stance
+
+    for kw in ({"arch": "biencoder", "epochs": 1}, {"arch": "cross", "epochs": 1}, {"arch": "hybrid", "epochs": 0}):
+        with pytest.raises(StancekitError) as exc:
+            train_stance([data_file], base=str(tiny_encoder), out=tmp_path / "m", focus=True, device="cpu", **kw)
+        assert exc.value.code == "E012" and "--focus" in exc.value.message

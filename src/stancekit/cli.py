@@ -203,6 +203,8 @@ def train_stance_cmd(
     probe_c: float = typer.Option(0.3, "--probe-c", help="biencoder/hybrid: C of the linear-probe phase."),
     similarity: bool = typer.Option(True, "--similarity/--no-similarity",
                                     help="biencoder/hybrid: add cos(text, target) and its square to the head."),
+    focus: bool = typer.Option(False, "--focus", help="biencoder with --epochs 0: add topic-focused sentence "
+                                                      "pooling (one more encoder pass over the sentences)."),
 ):
     """Fine-tune a (text, target) stance model; writes safetensors, config, model card, meta.json."""
     from .train import train_stance
@@ -213,7 +215,7 @@ def train_stance_cmd(
     _report(lambda: train_stance(list(data), fmt=fmt, base=base, out=out, epochs=epochs, batch_size=batch_size,
                                  lr=lr, max_length=max_length, dev=dev, device=device, seed=seed,
                                  precision=precision, arch=arch, probe_c=probe_c, similarity=similarity,
-                                 progress=progress))
+                                 focus=focus, progress=progress))
 
 
 @train_app.command("claims")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -351,17 +352,55 @@ def embedding_pair_features(u, v, p=None, *, similarity: bool = False):
     return torch.cat(parts, dim=-1)
 
 
+# topic-focused pooling: sentences weighted by softmax(cos(sentence, target) / FOCUS_TEMPERATURE)
+FOCUS_TEMPERATURE = 0.05
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text`` cut after ``.``, ``!`` or ``?`` and white space (pieces of 3 characters or
+    fewer dropped); the whole text when nothing is left."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if len(p.strip()) > 3]
+    return parts or [text]
+
+
+def focus_features(engine, texts: Sequence[str], v: np.ndarray) -> np.ndarray:
+    """``[a, a*v, |a-v|, 10·m, 10·m²]`` per text: ``a`` is the normalised mean of the text's sentence
+    embeddings weighted by ``softmax(cos(s_i, v) / FOCUS_TEMPERATURE)``, the part of the text that is about
+    its target ``v``; ``m`` is the largest sentence-target cosine. Long texts that touch the target in one
+    sentence keep that sentence's stance instead of averaging it away."""
+    sentences = [split_sentences(t) for t in texts]
+    emb = engine.run([s for group in sentences for s in group])  # repeated sentences are computed once
+    out = np.empty((len(texts), 3 * emb.shape[1] + 2), dtype=np.float32)
+    pos = 0
+    for i, group in enumerate(sentences):
+        S = emb[pos:pos + len(group)]
+        pos += len(group)
+        cos = S @ v[i]
+        w = np.exp((cos - cos.max()) / FOCUS_TEMPERATURE)
+        a = (w / w.sum()) @ S
+        a = a / max(float(np.linalg.norm(a)), 1e-12)
+        m = float(cos.max())
+        out[i] = np.concatenate([a, a * v[i], np.abs(a - v[i]),
+                                 [SIMILARITY_SCALE * m, SIMILARITY_SCALE * m * m]])
+    return out
+
+
 def embedding_features(engine, pairs: Sequence[tuple[str, str]], *, hybrid: bool,
-                       similarity: bool = False) -> np.ndarray:
+                       similarity: bool = False, focus: bool = False) -> np.ndarray:
     """Head inputs of a ``biencoder`` / ``hybrid`` model for (text, target) pairs, the embeddings computed by
-    ``engine`` (an encoder with :func:`~stancekit.engine.mean_pool_head`); used in training and at inference."""
+    ``engine`` (an encoder with :func:`~stancekit.engine.mean_pool_head`); used in training and at inference.
+    ``focus`` appends :func:`focus_features` (one more encoder pass, over the texts' sentences)."""
     import torch
 
     pairs = list(pairs)
     u = torch.from_numpy(engine.run([a for a, _ in pairs]))
     v = torch.from_numpy(engine.run([b for _, b in pairs]))  # a few distinct targets: computed once each
     p = torch.from_numpy(engine.run(pairs)) if hybrid else None
-    return embedding_pair_features(u, v, p, similarity=similarity).numpy()
+    feats = embedding_pair_features(u, v, p, similarity=similarity).numpy()
+    if focus:
+        feats = np.hstack([feats, focus_features(engine, [a for a, _ in pairs], v.numpy())])
+    return feats
 
 
 @register_backend("classifier")
@@ -373,7 +412,8 @@ class ClassifierBackend(StanceBackend):
     ``stancekit train stance --arch``: an encoder plus ``stance_head.safetensors``, a linear layer over
     :func:`embedding_pair_features` of the normalised mean-pooled text, target (and, for ``hybrid``, pair)
     embeddings, with the similarity features when ``meta.json`` says ``settings.similarity`` (folders
-    written before those features existed have no such key and load without them).
+    written before those features existed have no such key and load without them) and the topic-focused
+    ones when it says ``settings.focus``.
     """
 
     name = "classifier"
@@ -397,6 +437,7 @@ class ClassifierBackend(StanceBackend):
             self._load_pair_head(Path(model) / PAIR_HEAD_FILE)
             head = mean_pool_head
         self.similarity = bool(meta.get("settings", {}).get("similarity", False))
+        self.focus = bool(meta.get("settings", {}).get("focus", False))
         if sorted(self.labels.values()) != sorted(LABELS):
             names = hf_model.config.id2label if self.arch == "cross" else meta.get("labels")
             raise StancekitError(Errors.E010, source=model, detail=f"labels {names} do not map to {LABELS}")
@@ -425,7 +466,8 @@ class ClassifierBackend(StanceBackend):
         """Raw logits for (text, target name) pairs, in the model's label order."""
         if self.arch == "cross":
             return self.engine.run(list(pairs))
-        feats = embedding_features(self.engine, pairs, hybrid=self.arch == "hybrid", similarity=self.similarity)
+        feats = embedding_features(self.engine, pairs, hybrid=self.arch == "hybrid", similarity=self.similarity,
+                                   focus=self.focus)
         return feats @ self.head_weight.T + self.head_bias
 
     def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:

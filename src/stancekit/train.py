@@ -50,7 +50,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                  warmup: float = 0.1, weight_decay: float = 0.01, dev: str | Path | None = None,
                  dev_format: str | None = None, device: str = "auto", seed: int = 13,
                  threads: int | None = None, precision: str | None = None, arch: str = "cross",
-                 probe_c: float = 0.3, similarity: bool = True,
+                 probe_c: float = 0.3, similarity: bool = True, focus: bool = False,
                  progress: Callable[[dict], None] | None = None) -> dict:
     """Fine-tune ``base`` on the rows of ``data`` and write the model folder ``out``; returns meta.json.
 
@@ -60,7 +60,9 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     fine-tune"): the head is first fitted as a logistic regression (``C = probe_c``) on the frozen
     encoder's features, then ``epochs`` of fine-tuning move encoder and head together;
     ``epochs=0`` keeps the linear probe alone. ``similarity`` adds the cosine of the text and target
-    embeddings and its square to the head's input (:func:`stancekit.stance.embedding_pair_features`).
+    embeddings and its square to the head's input (:func:`stancekit.stance.embedding_pair_features`);
+    ``focus`` (``biencoder`` linear probe alone) adds the topic-focused sentence pooling of
+    :func:`stancekit.stance.focus_features`.
     """
     import datasets
     import numpy as np
@@ -88,6 +90,9 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         raise StancekitError(Errors.E012, name="--arch", detail=f"'{arch}' (use {', '.join(ARCHS)})")
     if epochs < 0 or (epochs == 0 and arch == "cross") or batch_size < 1:
         raise StancekitError(Errors.E012, name="--epochs/--batch-size", detail="must be positive")
+    if focus and (arch != "biencoder" or epochs != 0):
+        raise StancekitError(Errors.E012, name="--focus",
+                             detail="topic-focused features work with --arch biencoder --epochs 0 (the linear probe alone)")
 
     datasets.disable_progress_bars()
     transformers.utils.logging.set_verbosity_error()
@@ -107,7 +112,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
                 base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=label2id,
                 use_safetensors=True, trust_remote_code=False, ignore_mismatched_sizes=True)
         else:
-            model = PairEmbeddingClassifier(base, arch, len(LABELS), similarity=similarity)
+            model = PairEmbeddingClassifier(base, arch, len(LABELS), similarity=similarity, focus=focus)
     except Exception as exc:
         raise StancekitError(Errors.E010, source=base, detail=str(exc).splitlines()[0][:300]) from exc
     model.to(run_device)
@@ -189,7 +194,8 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
 
         # what the backend needs to load the folder; the full meta.json replaces it below
         (out / "meta.json").write_text(json.dumps({"arch": arch, "labels": list(LABELS),
-                                                   "settings": {"max_length": max_length, "similarity": sim}})
+                                                   "settings": {"max_length": max_length, "similarity": sim,
+                                                                "focus": focus}})
                                        + "\n", encoding="utf-8")
         backend = get_backend("classifier", model=str(out), device=str(run_device), threads=threads)
         dev_rows = [r for r in read_stance_data(dev, dev_format or fmt) if r.label in LABELS]
@@ -198,6 +204,9 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         backend.temperature = temperature
         dev_metrics = evaluate_stance(dev, fmt=dev_format or fmt, backend_obj=backend)
     sim_note = f", then {SIMILARITY_SCALE:g} x [cos(u, v), cos(u, v)^2]" if sim else ""
+    if focus:
+        sim_note += (", then [a, a*v, |a-v|, 10 m, 10 m^2] of the sentences' embeddings pooled by their "
+                     "similarity to the target (a) and the largest sentence-target cosine (m)")
     meta = {
         "schema": "stancekit-model.v1",
         "task": "stance",
@@ -215,7 +224,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         "label_counts": {lab: sum(r.label == lab for r in rows) for lab in LABELS},
         "linear_probe": probe,
         "settings": {"arch": arch, "probe_c": probe_c if arch != "cross" else None, "similarity": sim,
-                     "epochs": epochs,
+                     "focus": focus, "epochs": epochs,
                      "batch_size": batch_size, "lr": lr, "max_length": max_length,
                      "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": total_steps,
                      "precision": precision},
@@ -234,7 +243,7 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
 
 
 def PairEmbeddingClassifier(base: str, arch: str, num_labels: int, *,  # noqa: N802 - a class factory
-                            similarity: bool = True):
+                            similarity: bool = True, focus: bool = False):
     """An encoder with a linear head over :func:`stancekit.stance.embedding_pair_features` (built lazily so
     that importing this module does not import torch)."""
     import torch
@@ -247,7 +256,8 @@ def PairEmbeddingClassifier(base: str, arch: str, num_labels: int, *,  # noqa: N
         def __init__(self):
             super().__init__()
             self.encoder = AutoModel.from_pretrained(base, use_safetensors=True, trust_remote_code=False)
-            width = self.encoder.config.hidden_size * (5 if arch == "hybrid" else 4) + (2 if similarity else 0)
+            hidden = self.encoder.config.hidden_size
+            width = hidden * (5 if arch == "hybrid" else 4) + (2 if similarity else 0) + (3 * hidden + 2 if focus else 0)
             self.dropout = torch.nn.Dropout(0.1)
             self.head = torch.nn.Linear(width, num_labels)
 
@@ -278,7 +288,7 @@ def PairEmbeddingClassifier(base: str, arch: str, num_labels: int, *,  # noqa: N
             engine = InferenceEngine(self.encoder, tokenizer, device=device, max_length=max_length,
                                      head=mean_pool_head, precision=precision)
             X = embedding_features(engine, [(r.text, r.target) for r in rows], hybrid=arch == "hybrid",
-                                   similarity=similarity)
+                                   similarity=similarity, focus=focus)
             y = np.asarray(labels)
             self.train()  # the engine put the encoder in eval mode
             if len(set(y.tolist())) < self.head.out_features:
