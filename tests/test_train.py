@@ -241,3 +241,13 @@ def test_focus_needs_the_probe_alone(tiny_encoder, data_file, tmp_path):  # noqa
         with pytest.raises(StancekitError) as exc:
             train_stance([data_file], base=str(tiny_encoder), out=tmp_path / "m", focus=True, device="cpu", **kw)
         assert exc.value.code == "E012" and "--focus" in exc.value.message
+
+
+def test_model_card_of_a_probe_alone_says_so(tiny_encoder, data_file, tmp_path):  # noqa: F811
+    from stancekit.train import train_stance
+
+    out = tmp_path / "probe-card"
+    train_stance([data_file], base=str(tiny_encoder), out=out, epochs=0, max_length=32, device="cpu",
+                 arch="biencoder", precision="fp32")
+    card = (out / "README.md").read_text()
+    assert "no fine-tuning (the linear probe alone)" in card and "C = 0.3" in card and "epochs (" not in card

@@ -348,6 +348,17 @@ def model_card(meta: dict) -> str:
     else:
         metrics = "No held-out file was scored at training time (`--dev`); run `stancekit eval stance --model`."
     v = meta["versions"]
+    probe = meta.get("linear_probe") or {}
+    head = (f"head fitted first as a logistic regression on the frozen encoder's features (C = {probe.get('C')}, "
+            f"train accuracy {probe.get('train_accuracy')}); " if probe.get("fitted") else "")
+    if s["steps"] == 0:
+        training = (f"Base model `{meta['base']}`; architecture `{meta['arch']}`; {head}no fine-tuning (the linear "
+                    f"probe alone), max length {s['max_length']}, precision {s['precision']}; device {meta['device']}.")
+    else:
+        training = (f"Base model `{meta['base']}`; architecture `{meta['arch']}`; {head}{s['epochs']} epochs "
+                    f"({s['steps']} steps), batch size {s['batch_size']}, learning rate {s['lr']}, max length "
+                    f"{s['max_length']}, warm-up {s['warmup']}, seed {s['seed']}, precision {s['precision']}; "
+                    f"device {meta['device']}; {meta['train_seconds']} s.")
     return f"""---
 library_name: transformers
 pipeline_tag: text-classification
@@ -372,10 +383,7 @@ Label counts: {meta['label_counts']}. If the data has no redistribution licence 
 neither do these weights: keep them on the machine that trained them.
 
 ## Training
-Base model `{meta['base']}`; architecture `{meta['arch']}`; {s['epochs']} epochs ({s['steps']} steps),
-batch size {s['batch_size']},
-learning rate {s['lr']}, max length {s['max_length']}, warm-up {s['warmup']}, seed {s['seed']};
-device {meta['device']}; {meta['train_seconds']} s.
+{training}
 
 ## Metrics
 {metrics}
