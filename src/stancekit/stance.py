@@ -458,6 +458,7 @@ class ClassifierBackend(StanceBackend):
         out = {"backend": self.name, "model": self.source, "precision": self.engine.compute_precision}
         if self.arch != "cross":
             out["arch"] = self.arch
+            out["features"] = {"similarity": self.similarity, "focus": self.focus}
         if self.temperature != 1.0:
             out["temperature"] = self.temperature
         return out
