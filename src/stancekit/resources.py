@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,13 @@ else:  # pragma: no cover
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 SCHEMA_DIR = PACKAGE_DIR / "schemas"
+
+
+def cache_dir() -> Path:
+    """stancekit's cache folder (``$STANCEKIT_CACHE``, default ``~/.cache/stancekit``), created if missing."""
+    path = Path(os.environ.get("STANCEKIT_CACHE") or Path.home() / ".cache" / "stancekit")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def configs_dir() -> Path:

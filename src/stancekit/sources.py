@@ -19,7 +19,6 @@ configuration, tokenizer files and the model card are taken from an archive.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 import zipfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import Errors, StancekitError
+from .resources import cache_dir
 
 # files taken out of an archive: weights in safetensors, configuration, tokenizer, sentence-transformers
 # metadata, the model card (its licence)
@@ -72,7 +72,7 @@ def known_model(source: str) -> KnownModel | None:
 
 
 def models_cache() -> Path:
-    root = Path(os.environ.get("STANCEKIT_CACHE") or Path.home() / ".cache" / "stancekit") / "models"
+    root = cache_dir() / "models"
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import Errors, StancekitError
-from .resources import DATA_DIR
+from .resources import DATA_DIR, cache_dir
 from .targets import LABELS, Target
 
 HEAD_VERSION = "fewshot-head.v2"
@@ -63,13 +62,6 @@ class StanceInput:
     target: Target
     speaker: str | None = None
     context: str | None = None
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("STANCEKIT_CACHE") or Path.home() / ".cache" / "stancekit"
-    path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _result(probs: np.ndarray, relevance: float) -> dict:

@@ -205,8 +205,9 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         dev_metrics = evaluate_stance(dev, fmt=dev_format or fmt, backend_obj=backend)
     sim_note = f", then {SIMILARITY_SCALE:g} x [cos(u, v), cos(u, v)^2]" if sim else ""
     if focus:
-        sim_note += (", then [a, a*v, |a-v|, 10 m, 10 m^2] of the sentences' embeddings pooled by their "
-                     "similarity to the target (a) and the largest sentence-target cosine (m)")
+        sim_note += (f", then [a, a*v, |a-v|, {SIMILARITY_SCALE:g} m, {SIMILARITY_SCALE:g} m^2] of the sentences' "
+                     "embeddings pooled by their similarity to the target (a) and the largest sentence-target "
+                     "cosine (m)")
     meta = {
         "schema": "stancekit-model.v1",
         "task": "stance",
