@@ -17,7 +17,9 @@ Three protocols (``fmt``):
     the span overlaps) and spans are scored by exact token match per role, micro over instances.
 ``sample``
     stancekit's own ``gold.jsonl`` (+ ``articles/<doc_id>.txt``): content P/R/F1 by overlap and the
-    accuracy of the speaker name on matched quotes.
+    accuracy of the speaker name on matched quotes (case-insensitive, a leading "the" dropped), also
+    per ``speaker_type`` (person / group), ``speaker_label`` and gold ``tags`` when the gold has them,
+    and how many of the gold ``not_quotes`` (pseudo-quotes) a predicted quote overlaps.
 
 Predictions: content = the quote span, cue = ``quote["cue"]``, source = ``quote["speaker"]["mention"]``.
 """
@@ -383,7 +385,8 @@ def evaluate_sample(gold_path: Path, *, limit: int | None = None, nlp=None) -> d
     articles = gold_path.parent / "articles"
     nlp = nlp or build_nlp()
     content = Counts()
-    named, named_ok = 0, 0
+    speakers = SpeakerTally()
+    pseudo = Counts()
     failures, n = [], 0
     t0 = time.perf_counter()
     with gold_path.open(encoding="utf-8") as fh:
@@ -406,17 +409,72 @@ def evaluate_sample(gold_path: Path, *, limit: int | None = None, nlp=None) -> d
             ps = [Span(((q["start"], q["end"]),)) for q in quotes]
             m = match(gs, ps, text=text, mode="overlap")
             content.add(len(m), len(ps), len(gs))
-            for gi, pj in m.items():
-                want = gq[gi].get("speaker")
-                if not want:
-                    continue
-                named += 1
-                got = (quotes[pj].get("speaker") or {}).get("name")
-                named_ok += int(bool(got) and got.lower() == str(want).lower())
-    return {"format": "sample", "path": str(gold_path), "documents": n, "failures": failures,
-            "seconds": round(time.perf_counter() - t0, 1), "content_overlap": content.scores(),
-            "speaker_accuracy": round(named_ok / named, 4) if named else None,
-            "speaker_matched": named}
+            speakers.add(gq, quotes, m)
+            if "not_quotes" in row:
+                # pseudo-quotes: spans that must not be a quote's content ("echoed the criticism")
+                bad = [Span(((q["start"], q["end"]),)) for q in row["not_quotes"]]
+                hit = sum(any(b.overlaps(p) for p in ps) for b in bad)
+                pseudo.add(hit, 0, len(bad))
+    out = {"format": "sample", "path": str(gold_path), "documents": n, "failures": failures,
+           "seconds": round(time.perf_counter() - t0, 1), "content_overlap": content.scores()}
+    out.update(speakers.report())
+    if pseudo.n_gold:
+        out["pseudo_quotes"] = {"extracted": pseudo.tp, "gold": pseudo.n_gold}
+    return out
+
+
+def same_speaker(got: str | None, want: str) -> bool:
+    """Speaker names match case-insensitively, with a leading article dropped ("the White House")."""
+    if not got:
+        return False
+    def norm(s: str) -> str:
+        return re.sub(r"^(the|a|an)\s+", "", " ".join(str(s).split()).lower())
+    return norm(got) == norm(want)
+
+
+@dataclass
+class SpeakerTally:
+    """Speaker accuracy on matched quotes, overall and broken down by ``speaker_type`` (person/group,
+    when the gold has it), by ``speaker_label`` and by each of the gold quote's ``tags``."""
+
+    named: int = 0
+    right: int = 0
+    gold_named: int = 0
+    groups: dict[str, list[int]] = field(default_factory=dict)  # key -> [gold, matched, right]
+
+    def add(self, gold: list[dict], pred: list[dict], m: dict[int, int]) -> None:
+        for gi, g in enumerate(gold):
+            want = g.get("speaker")
+            if not want:
+                continue
+            self.gold_named += 1
+            found = gi in m
+            ok = found and same_speaker((pred[m[gi]].get("speaker") or {}).get("name"), want)
+            self.named += found
+            self.right += ok
+            keys = [f"type:{g['speaker_type']}"] if g.get("speaker_type") else []
+            keys += [f"label:{g['speaker_label']}"] if g.get("speaker_label") else []
+            keys += [f"tag:{t}" for t in g.get("tags", [])]
+            for k in keys:
+                c = self.groups.setdefault(k, [0, 0, 0])
+                c[0] += 1
+                c[1] += found
+                c[2] += ok
+
+    def report(self) -> dict:
+        def block(prefix: str) -> dict:
+            return {k.split(":", 1)[1]: {"gold": g, "matched": f, "right": r,
+                                         "accuracy": round(r / f, 4) if f else None}
+                    for k, (g, f, r) in sorted(self.groups.items()) if k.startswith(prefix)}
+
+        out = {"speaker_accuracy": round(self.right / self.named, 4) if self.named else None,
+               "speaker_matched": self.named,
+               "speaker_right_of_gold": round(self.right / self.gold_named, 4) if self.gold_named else None}
+        for name, prefix in (("speaker_by_type", "type:"), ("speaker_by_label", "label:"),
+                             ("speaker_by_tag", "tag:")):
+            if any(k.startswith(prefix) for k in self.groups):
+                out[name] = block(prefix)
+        return out
 
 
 def evaluate_quotes(path: Path | str, *, fmt: str = "polnear", limit: int | None = None, nlp=None) -> dict:
