@@ -91,13 +91,101 @@ def test_fewshot_head_is_cached_on_disk_and_shared(tiny_encoder, general_file, t
     heads = sorted(p.name for p in (tmp_path / "cache").glob("head-*.npz"))
     assert len(heads) == 1 and heads[0].startswith("head-general-")  # targets without examples share a head
     with np.load(tmp_path / "cache" / heads[0], allow_pickle=False) as data:
-        assert set(data.files) == {"coef", "intercept", "classes"}
+        assert set(data.files) == {"coef", "intercept", "classes", "temperature"}
     own = Target(id="t2", name="certification", aliases=["certification"],
                  examples=[{"text": "we support certification", "label": "favor"}])
     be.predict([inputs()[0].__class__(text="certification now", target=own)])
     assert any(p.name.startswith("head-t2-") for p in (tmp_path / "cache").glob("*.npz"))
     again = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
     assert again.predict(inputs()) == be.predict(inputs())
+
+
+class CountingEncoder:
+    """Stands in for ``backend.encoder.encode``: counts the strings it is asked to encode."""
+
+    def __init__(self, encode):
+        self.encode, self.calls, self.strings = encode, 0, 0
+
+    def __call__(self, texts):
+        self.calls += 1
+        self.strings += len(texts)
+        return self.encode(texts)
+
+
+def test_fewshot_head_cache_hit_encodes_nothing(tiny_encoder, general_file, tmp_path, monkeypatch):  # noqa: F811
+    from stancekit.stance import FewShotBackend
+
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    own = Target(id="t2", name="certification", aliases=["certification"],
+                 examples=[{"text": "we support certification", "label": "favor"}])
+    first = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
+    miss = CountingEncoder(first.encoder.encode)
+    first.encoder.encode = miss
+    first.head_for(TARGET)
+    first.head_for(own)
+    assert miss.strings > 0  # a miss encodes the general set (and the target's examples)
+    again = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
+    hit = CountingEncoder(again.encoder.encode)
+    again.encoder.encode = hit
+    for target in (TARGET, own):
+        head = again.head_for(target)
+        assert head.coef.shape == first.head_for(target).coef.shape
+    assert hit.calls == 0  # both heads read from the disk cache: nothing encoded
+    # other training data: a miss again
+    changed = tmp_path / "general2.jsonl"
+    changed.write_text(general_file.read_text() + json.dumps(
+        {"target": "taxes", "text": "taxes are theft", "label": "against"}) + "\n")
+    other = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(changed))
+    assert other.head_key(TARGET) != again.head_key(TARGET)
+
+
+def test_fewshot_cache_keys_tell_same_named_encoder_folders_apart(general_file, tmp_path, monkeypatch):
+    from stancekit.stance import FewShotBackend, StanceInput, encoder_identity
+    from tiny_models import build_encoder
+
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    a = build_encoder(tmp_path / "a" / "model", seed=0)
+    b = build_encoder(tmp_path / "b" / "model", seed=1)
+    assert encoder_identity(str(a)) != encoder_identity(str(b))
+    be_a = FewShotBackend(str(a), device="cpu", general_data=str(general_file))
+    be_b = FewShotBackend(str(b), device="cpu", general_data=str(general_file))
+    assert be_a.head_key(TARGET) != be_b.head_key(TARGET)
+    x = [StanceInput(text="we support certification", target=TARGET)]
+    be_a.predict(x)
+    be_b.predict(x)
+    heads = sorted(p.name for p in (tmp_path / "cache").glob("head-general-*.npz"))
+    assert heads == sorted(f"head-general-{be.head_key(TARGET)}.npz" for be in (be_a, be_b))  # one head each
+
+
+def test_old_heads_without_temperature_still_load(tmp_path):
+    from stancekit.stance import LinearHead
+
+    path = tmp_path / "old.npz"
+    np.savez(path, coef=np.eye(3, 4), intercept=np.zeros(3), classes=np.array(["against", "favor", "neutral"]))
+    head = LinearHead.load(path)
+    assert head.temperature == 1.0
+    p = head.proba(np.array([[0.0, 5.0, 0.0, 0.0]]))  # class 1 of the head = favor
+    assert p.shape == (1, 3) and int(np.argmax(p[0])) == LABELS.index("favor")
+
+
+def test_short_span_is_read_in_its_sentence_with_the_cue():
+    from stancekit.stance import StanceInput, stance_text
+
+    ctx = "Talks resumed on Monday. The minister denied that the plan had failed. Officials left."
+    x = StanceInput(text="the plan had failed", target=TARGET, context=ctx)
+    assert stance_text(x) == "The minister denied that the plan had failed."
+    long = StanceInput(text=" ".join(["word"] * 30), target=TARGET, context="x " + " ".join(["word"] * 30))
+    assert stance_text(long) == long.text
+    cue = StanceInput(text="the plan had failed", target=TARGET, speaker="Ana", cue="denied")
+    assert stance_text(cue) == "Ana denied that the plan had failed"
+
+
+def test_propositions_get_agree_disagree_hypotheses():
+    from stancekit.stance import hypothesis_texts, is_proposition
+
+    assert is_proposition("the minimum wage should rise") and not is_proposition("the minimum wage")
+    assert hypothesis_texts("the minimum wage should rise")[0] == "I agree that the minimum wage should rise."
+    assert hypothesis_texts("nuclear power")[:2] == ["I support nuclear power.", "I am against nuclear power."]
 
 
 def test_unrelated_text_is_pulled_to_neutral(tiny_encoder, general_file):  # noqa: F811
@@ -121,7 +209,10 @@ def test_fewshot_without_any_examples_fails_clearly(tiny_encoder, tmp_path):  # 
 
 
 def test_aggregate_weights_quotes_and_lists_evidence():
-    from stancekit.stance import aggregate
+    from stancekit.aggregate import aggregate
+    from stancekit.stance import aggregate as same
+
+    assert same is aggregate
 
     def st(label, p, rel):
         probs = {lab: (p if lab == label else (1 - p) / 2) for lab in LABELS}
@@ -132,9 +223,14 @@ def test_aggregate_weights_quotes_and_lists_evidence():
         {"quote_id": "q2", "speaker": {"name": "Ana", "confidence": 0.9}, "stances": st("against", 0.6, 0.1)},
         {"quote_id": "q3", "speaker": {"name": "Bo", "confidence": 0.8}, "stances": st("neutral", 0.7, 0.0)},
         {"quote_id": "q4", "speaker": None, "stances": st("favor", 0.9, 0.9)},
+        {"quote_id": "q5", "speaker": {"name": None, "confidence": 0.9}, "stances": st("favor", 0.9, 0.9)},
+        {"quote_id": "q6", "speaker": {"name": "Cy", "confidence": 0.15}, "stances": st("favor", 0.9, 0.9)},
+        {"quote_id": "q7", "speaker": {"name": "Bo", "confidence": 0.1}, "stances": st("favor", 0.99, 1.0)},
     ]
     speakers = {s["name"]: s for s in aggregate(quotes, [TARGET])}
-    assert set(speakers) == {"Ana", "Bo"}
+    assert set(speakers) == {"Ana", "Bo"}  # no name, or a guess below the threshold: not aggregated
+    assert speakers["Bo"]["quote_ids"] == ["q3"]
+    assert "Cy" in {s["name"] for s in aggregate(quotes, [TARGET], min_confidence=0.1)}
     ana = speakers["Ana"]["stances"][0]
     assert ana["label"] == "favor" and ana["n_quotes"] == 2 and ana["evidence"] == ["q1", "q2"]
     bo = speakers["Bo"]["stances"][0]

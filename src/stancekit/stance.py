@@ -14,7 +14,7 @@ Backends are registered by name and chosen in configuration:
 
 Every backend returns, per input, the label, its probability, the three class probabilities and a
 relevance score in 0..1. An input unrelated to the target is pulled toward neutral in proportion to
-its irrelevance (``docs/stance.md`` gives the rules). Speaker-level stance aggregates quotes weighted by relevance and confidence.
+its irrelevance (``docs/stance.md`` gives the rules). Speaker-level stance is in :mod:`stancekit.aggregate`.
 """
 
 from __future__ import annotations
@@ -28,18 +28,26 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .aggregate import aggregate  # noqa: F401  (speaker-level stance; kept importable from here)
 from .errors import Errors, StancekitError
 from .resources import DATA_DIR, cache_dir
 from .targets import LABELS, Target
 
-HEAD_VERSION = "fewshot-head.v2"
-# hypothesis sentences whose similarity to the text is a feature of the few-shot head
-HYP_TEMPLATES = ("I support {target}.", "I am against {target}.", "{target} is good.", "{target} is bad.")
+HEAD_VERSION = "fewshot-head.v3"
+# hypothesis sentences whose similarity to the text is a feature of the few-shot head, in (favor, against)
+# pairs; a proposition target ("the minimum wage should rise") gets the agree / disagree phrasing
+HYP_TEMPLATES = (("I support {target}.", "I am against {target}."), ("{target} is good.", "{target} is bad."),
+                 ("We welcome {target}.", "We reject {target}."))
+PROP_TEMPLATES = (("I agree that {target}.", "I disagree that {target}."),
+                  ("It is true that {target}.", "It is not true that {target}."),
+                  ("Yes, {target}.", "No, it is wrong to say that {target}."))
 HYP_SCALE = 5.0  # similarities are small numbers; scaled to the range of the other features
-# chosen on VAST *dev* zero-shot rows (benchmarks/RESULTS.md); never on test
+SIM_SCALE = 10.0  # cos(text, target) and its square: how much the text is about the target
+# chosen on the team-written stance dev split and VAST *dev* zero-shot rows (benchmarks/RESULTS.md); never on test
 FEWSHOT_C = 0.3
 REL_LOW, REL_SPAN = 0.05, 0.25
 SEMANTIC_CAP = 0.4  # below a keyword hit (0.5): configured targets need their words for a strong stance
+SHORT_SPAN_WORDS = 12  # a content span this short is read inside its sentence (cue verb and speaker included)
 BACKENDS: dict[str, Callable[..., "StanceBackend"]] = {}
 
 
@@ -62,6 +70,7 @@ class StanceInput:
     target: Target
     speaker: str | None = None
     context: str | None = None
+    cue: str | None = None  # the reporting verb ("said", "denied"), when the quote stage found one
 
 
 def _result(probs: np.ndarray, relevance: float) -> dict:
@@ -125,16 +134,62 @@ class Encoder:
         return self.engine.run(list(texts))
 
 
-def pair_features(t: np.ndarray, g: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
-    """``[t, g, t*g, |t-g|]`` for text and target embeddings, plus ``t·h`` for each hypothesis vector in ``h``.
+def is_proposition(name: str) -> bool:
+    """Whether a target reads as a proposition ("the minimum wage should rise") rather than a name or a
+    phrase ("the minimum wage"): it holds a finite verb such as *should*, *is* or *will*."""
+    return bool(_PROPOSITION.search(name))
 
-    ``h`` has shape (n, k, dim): embeddings of sentences such as "I support {target}." per row.
+
+_PROPOSITION = re.compile(r"\b(should|must|will|would|can|could|may|might|is|are|was|were|has|have|had|does|do|"
+                          r"did|needs?|ought|deserves?|remains?|works?|helps?|causes?)\b", re.IGNORECASE)
+
+
+def hypothesis_texts(name: str) -> list[str]:
+    """The hypothesis sentences of a target, favor and against alternating (:data:`HYP_TEMPLATES`, or
+    :data:`PROP_TEMPLATES` for a proposition)."""
+    templates = PROP_TEMPLATES if is_proposition(name) else HYP_TEMPLATES
+    name = name.strip().rstrip(".")
+    return [tpl.format(target=name) for pair in templates for tpl in pair]
+
+
+N_HYP = 2 * len(HYP_TEMPLATES)
+assert len(PROP_TEMPLATES) == len(HYP_TEMPLATES)
+
+
+def pair_features(t: np.ndarray, g: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The few-shot head's input for text embeddings ``t`` and target embeddings ``g`` (rows paired):
+    ``[t, t*g, |t-g|]``, the text's similarity to each hypothesis sentence in ``h`` (shape (n, k, dim), favor
+    and against alternating) and the favor-minus-against differences of those, then ``cos(t, g)`` and its
+    square (how much the text is about the target; :data:`SIM_SCALE`)."""
+    sims = np.einsum("nd,nkd->nk", t, h)
+    cos = np.sum(t * g, axis=1, keepdims=True)
+    return np.concatenate([t, t * g, np.abs(t - g), sims * HYP_SCALE, (sims[:, 0::2] - sims[:, 1::2]) * HYP_SCALE,
+                           cos * SIM_SCALE, cos * cos * SIM_SCALE], axis=1).astype(np.float32)
+
+
+_SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+")
+NEGATING_CUES = ("deny", "denied", "denies", "denying", "reject", "rejected", "rejects", "dismiss", "dismissed",
+                 "dismisses", "dispute", "disputed", "disputes", "refute", "refuted", "refutes")
+
+
+def stance_text(x: "StanceInput") -> str:
+    """What the few-shot backend reads for one input.
+
+    A content span of at most :data:`SHORT_SPAN_WORDS` words that its context holds is read inside the
+    sentence around it, so that the cue verb, the speaker and a negation outside the span count too
+    ("The minister denied that the plan had failed" for the span "the plan had failed"). A negating cue
+    ("denied", "rejected") that the text does not show is put before it.
     """
-    parts = [t, g, t * g, np.abs(t - g)]
-    if h is not None:
-        parts.append(np.einsum("nd,nkd->nk", t, h) * HYP_SCALE)
-        parts.append(np.sum(t * g, axis=1, keepdims=True) * HYP_SCALE)
-    return np.concatenate(parts, axis=1)
+    text = x.text
+    if x.context and len(text.split()) <= SHORT_SPAN_WORDS:
+        i = x.context.find(text)
+        if i >= 0:
+            starts = [0] + [m.end() for m in _SENTENCE_BOUNDARY.finditer(x.context) if m.end() <= i]
+            ends = [m.start() for m in _SENTENCE_BOUNDARY.finditer(x.context) if m.start() >= i + len(text)]
+            text = x.context[max(starts): ends[0] if ends else len(x.context)].strip() or text
+    if x.cue and x.cue.lower() in NEGATING_CUES and x.cue.lower() not in text.lower():
+        text = f"{x.speaker or 'The speaker'} {x.cue} that {text}"
+    return text
 
 
 def load_general_examples(path: Path | None = None) -> list[dict]:
@@ -144,11 +199,34 @@ def load_general_examples(path: Path | None = None) -> list[dict]:
     return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
 
 
-class LinearHead:
-    """A multinomial logistic-regression head stored as plain arrays (``.npz``, no pickle)."""
+def encoder_identity(source: str) -> str:
+    """What identifies an encoder's weights without reading them: for a local folder its resolved path and
+    the size and modification time of its weights, configuration and tokenizer files; else the hub id.
+    Two folders that share a name (``.../a/model``, ``.../b/model``) differ."""
+    from .sources import resolve_source
 
-    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: list[str]):
+    path = Path(resolve_source(source))
+    if not path.is_dir():
+        return str(source)
+    parts = [str(path.resolve())]
+    for f in sorted(path.iterdir()):
+        if f.is_file() and (f.suffix == ".safetensors" or f.name in ("config.json", "tokenizer.json", "vocab.txt")):
+            st = f.stat()
+            parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+class LinearHead:
+    """A multinomial logistic-regression head with a softmax temperature, stored as plain arrays
+    (``.npz``, no pickle). Heads saved before the temperature existed load with temperature 1."""
+
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: list[str], temperature: float = 1.0):
         self.coef, self.intercept, self.classes = coef, intercept, list(classes)
+        self.temperature = float(temperature)
 
     @classmethod
     def fit(cls, X: np.ndarray, y: list[str], *, C: float = 1.0, sample_weight=None) -> "LinearHead":
@@ -158,57 +236,75 @@ class LinearHead:
         clf.fit(X, y, sample_weight=sample_weight)
         return cls(clf.coef_, clf.intercept_, list(clf.classes_))
 
-    def proba(self, X: np.ndarray) -> np.ndarray:
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """Logits in LABELS order (a class the head never saw gets -inf)."""
         z = X @ self.coef.T + self.intercept
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        # columns in LABELS order
-        return np.stack([p[:, self.classes.index(lab)] if lab in self.classes else np.zeros(len(p))
-                         for lab in LABELS], axis=1)
+        cols = [z[:, self.classes.index(lab)] if lab in self.classes else np.full(len(z), -np.inf) for lab in LABELS]
+        return np.stack(cols, axis=1)
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        return _softmax(self.logits(X) / self.temperature)
 
     def save(self, path: Path) -> None:
-        np.savez(path, coef=self.coef, intercept=self.intercept, classes=np.array(self.classes))
+        np.savez(path, coef=self.coef, intercept=self.intercept, classes=np.array(self.classes),
+                 temperature=np.array(self.temperature))
 
     @classmethod
     def load(cls, path: Path) -> "LinearHead":
         with np.load(path, allow_pickle=False) as data:
-            return cls(data["coef"], data["intercept"], [str(c) for c in data["classes"]])
+            temperature = float(data["temperature"]) if "temperature" in data.files else 1.0
+            return cls(data["coef"], data["intercept"], [str(c) for c in data["classes"]], temperature)
+
+
+def grouped_split(groups: Sequence[str], *, held: float = 0.2, seed: int = 0) -> np.ndarray:
+    """A boolean mask of the rows whose group (target) falls in a seeded ``held`` share of the groups."""
+    import random
+
+    names = sorted(set(groups))
+    random.Random(seed).shuffle(names)
+    out = set(names[: max(1, int(round(held * len(names))))]) if len(names) > 1 else set()
+    return np.array([g in out for g in groups])
 
 
 @register_backend("fewshot")
 class FewShotBackend(StanceBackend):
-    """Embedded default: MiniLM encoder + logistic-regression head from labelled examples.
+    """Embedded default: a sentence encoder + a logistic-regression head from labelled examples.
 
-    The head is fitted on the general set plus the target's own examples, each weighted
-    ``target_weight`` (default: so that the target's examples weigh as much as the whole general set),
-    and cached on disk under a key made from everything it depends on, so a target without examples
-    shares the general head. Relevance is ``max(lexical, semantic)`` with semantic
-    ``clip((cos(t, g) - rel_low) / rel_span)``; for a configured target (one with ``keywords``) the
-    semantic part alone is capped at ``SEMANTIC_CAP``, so that a quote which names neither the target
-    nor its vocabulary cannot carry a strong stance toward it.
+    Each text (:func:`stance_text`: a short span is read inside its sentence) is encoded once; each target
+    once as its name and aliases, and once per hypothesis sentence (:func:`hypothesis_texts`). The head
+    reads :func:`pair_features`. It is fitted on the general set plus the target's own examples, each
+    weighted ``target_weight`` (default: so that the target's examples weigh as much as the whole general
+    set), with a softmax temperature fitted on general-set targets held out of a first fit.
+
+    Two disk caches make later processes fast, both keyed by the encoder's identity
+    (:func:`encoder_identity`) and a hash of what they are made from: the embeddings of the general set's
+    strings, and each fitted head. :meth:`head_for` looks the head up before encoding anything. Relevance
+    is ``max(lexical, semantic)`` with semantic ``clip((cos(t, g) - rel_low) / rel_span)``; for a configured
+    target (one with ``keywords``) the semantic part alone is capped at ``SEMANTIC_CAP``.
     """
 
     name = "fewshot"
 
     def __init__(self, encoder: str | None = None, *, device: str = "auto", general_data: str | None = None,
                  target_weight: float | None = None, C: float = FEWSHOT_C, use_cache: bool = True,
-                 threads: int | None = None, max_tokens: int = 16384, hypotheses: bool = True,
+                 threads: int | None = None, max_tokens: int = 16384, calibrate: bool = True,
                  rel_low: float = REL_LOW, rel_span: float = REL_SPAN, **_):
         self.encoder = Encoder(encoder, device=device, threads=threads, max_tokens=max_tokens)
+        self.encoder_id = encoder_identity(self.encoder.source)
         self.general_path = Path(general_data) if general_data else DATA_DIR / "stance_general.jsonl"
         self.target_weight = target_weight
         self.C = C
         self.use_cache = use_cache
-        self.hypotheses = hypotheses
+        self.calibrate = calibrate
         self.rel_low, self.rel_span = rel_low, rel_span
         self._heads: dict[str, LinearHead] = {}
         self._vecs: dict[str, np.ndarray] = {}
+        self._general_digest: str | None = None
         self._general: tuple | None = None
 
     def describe(self) -> dict:
         return {"backend": self.name, "encoder": self.encoder.source, "head": HEAD_VERSION,
-                "general_data": self.general_path.name, "C": self.C, "hypothesis_features": self.hypotheses,
+                "general_data": self.general_path.name, "C": self.C, "calibrated": self.calibrate,
                 "precision": self.encoder.engine.compute_precision}
 
     # -- embeddings, computed once per string ---------------------------------------------------------
@@ -219,79 +315,127 @@ class FewShotBackend(StanceBackend):
                 self._vecs[t] = v
         return np.stack([self._vecs[t] for t in texts])
 
-    def target_vector(self, target: Target) -> np.ndarray:
-        return self.vectors([target.name])[0]
+    def target_strings(self, target: Target) -> list[str]:
+        return [target.name] + [a for a in target.aliases if a.lower() != target.name.lower()][:8]
 
-    def _hyp_texts(self, name: str) -> list[str]:
-        return [tpl.format(target=name) for tpl in HYP_TEMPLATES]
+    def target_vectors(self, target: Target) -> tuple[np.ndarray, np.ndarray]:
+        """The target's embedding (its name, plus half a weight for the mean of its aliases, normalised) and
+        its hypothesis embeddings (k × dim)."""
+        names = self.target_strings(target)
+        v = self.vectors(names)
+        g = v[0] + (0.5 * v[1:].mean(axis=0) if len(v) > 1 else 0.0)
+        g = g / max(float(np.linalg.norm(g)), 1e-12)
+        return g, self.vectors(hypothesis_texts(target.name))
 
-    def features(self, t: np.ndarray, names: Sequence[str]) -> np.ndarray:
-        """Features of text embeddings ``t`` paired with target names (one per row)."""
-        g = self.vectors(list(names))
-        h = None
-        if self.hypotheses:
-            uniq = sorted(set(names))
-            hv = self.vectors([x for n in uniq for x in self._hyp_texts(n)]).reshape(len(uniq), len(HYP_TEMPLATES), -1)
-            pos = {n: i for i, n in enumerate(uniq)}
-            h = hv[[pos[n] for n in names]]
+    def features(self, t: np.ndarray, targets: Sequence[Target]) -> np.ndarray:
+        """Features of text embeddings ``t`` paired with ``targets`` (one per row)."""
+        reps: dict[tuple, tuple] = {}
+        keys = [(tg.name, tuple(tg.aliases)) for tg in targets]
+        for key, tg in zip(keys, targets):
+            if key not in reps:
+                reps[key] = self.target_vectors(tg)
+        g = np.stack([reps[k][0] for k in keys])
+        h = np.stack([reps[k][1] for k in keys])
         return pair_features(t, g, h)
 
     # -- the head ------------------------------------------------------------------------------------
+    def general_digest(self) -> str:
+        """A hash of the general set's bytes (read once per process; no encoding)."""
+        if self._general_digest is None:
+            raw = self.general_path.read_bytes() if self.general_path.exists() else b""
+            self._general_digest = hashlib.sha256(raw).hexdigest()[:16]
+        return self._general_digest
+
+    def head_key(self, target: Target) -> str:
+        own = [[ex["text"], ex["label"]] for ex in target.examples]
+        settings = [HEAD_VERSION, self.C, self.target_weight, self.calibrate, self.encoder.engine.compute_precision]
+        target_part = [target.name, self.target_strings(target), own] if own else None
+        return _digest([settings, self.encoder_id, self.general_digest(), target_part])
+
     def _general_rows(self):
+        """The general set's rows and features; their embeddings come from the disk cache when present."""
         if self._general is None:
             rows = load_general_examples(self.general_path)
-            X = self.features(self.encoder.encode([r["text"] for r in rows]), [r["target"] for r in rows]) \
-                if rows else None
+            if rows:
+                path = cache_dir() / f"emb-{self.encoder_id}-{_digest([self.general_digest(), HEAD_VERSION, self.encoder.engine.compute_precision])}.npz"
+                if self.use_cache and path.exists():
+                    with np.load(path, allow_pickle=False) as data:
+                        for s, v in zip(data["strings"], data["vectors"]):
+                            self._vecs.setdefault(str(s), v)
+                targets = {r["target"]: Target.adhoc(r["target"]) for r in rows}
+                strings = sorted({r["text"] for r in rows} | {s for tg in targets.values()
+                                                           for s in self.target_strings(tg) + hypothesis_texts(tg.name)})
+                missing = [s for s in strings if s not in self._vecs]
+                self.vectors(strings)
+                if self.use_cache and missing:
+                    np.savez(path, strings=np.array(strings), vectors=np.stack([self._vecs[s] for s in strings]))
+                X = self.features(self.vectors([r["text"] for r in rows]), [targets[r["target"]] for r in rows])
+            else:
+                X = None
             self._general = (rows, X)
         return self._general
 
     def head_for(self, target: Target) -> LinearHead:
-        own = [{"target": target.name, "text": ex["text"], "label": ex["label"]} for ex in target.examples]
-        general, X_general = self._general_rows()
-        key = hashlib.sha256(json.dumps([HEAD_VERSION, self.encoder.source.rstrip("/").split("/")[-1], self.C,
-                                         self.target_weight, self.hypotheses, general, own,
-                                         self.encoder.engine.compute_precision], sort_keys=True)
-                             .encode()).hexdigest()[:16]
+        """The head for ``target``: from memory, else from the disk cache (nothing encoded), else fitted."""
+        key = self.head_key(target)
         if key in self._heads:
             return self._heads[key]
-        path = cache_dir() / (f"head-{target.id}-{key}.npz" if own else f"head-general-{key}.npz")
+        path = cache_dir() / (f"head-{target.id}-{key}.npz" if target.examples else f"head-general-{key}.npz")
         if self.use_cache and path.exists():
             head = LinearHead.load(path)
         else:
-            if not general and not own:
-                raise StancekitError(Errors.E004, path=target.source or target.id,
-                                     detail="the few-shot backend needs labelled examples")
-            parts = [X_general] if general else []
-            if own:
-                parts.append(self.features(self.encoder.encode([r["text"] for r in own]), [r["target"] for r in own]))
-            X = np.concatenate(parts, axis=0)
-            w_own = self.target_weight if self.target_weight else max(1.0, len(general) / max(len(own), 1))
-            weights = np.array([1.0] * len(general) + [w_own] * len(own))
-            head = LinearHead.fit(X, [r["label"] for r in general + own], C=self.C, sample_weight=weights)
+            head = self._fit_head(target)
             if self.use_cache:
                 head.save(path)
         self._heads[key] = head
         return head
 
+    def _fit_head(self, target: Target) -> LinearHead:
+        own = [{"target": target.name, "text": ex["text"], "label": ex["label"]} for ex in target.examples]
+        general, X_general = self._general_rows()
+        if not general and not own:
+            raise StancekitError(Errors.E004, path=target.source or target.id,
+                                 detail="the few-shot backend needs labelled examples")
+        parts = [X_general] if general else []
+        if own:
+            parts.append(self.features(self.vectors([r["text"] for r in own]), [target] * len(own)))
+        X = np.concatenate(parts, axis=0)
+        y = [r["label"] for r in general + own]
+        w_own = self.target_weight if self.target_weight else max(1.0, len(general) / max(len(own), 1))
+        weights = np.array([1.0] * len(general) + [w_own] * len(own))
+        head = LinearHead.fit(X, y, C=self.C, sample_weight=weights)
+        if self.calibrate and len(general) >= 30:
+            held = np.concatenate([grouped_split([r["target"] for r in general]), np.zeros(len(own), bool)])
+            if len({y[i] for i in np.flatnonzero(~held)}) == len(LABELS):
+                first = LinearHead.fit(X[~held], [y[i] for i in np.flatnonzero(~held)], C=self.C,
+                                       sample_weight=weights[~held])
+                from .train import fit_temperature
+
+                head.temperature = fit_temperature(first.logits(X[held]),
+                                                   [LABELS.index(y[i]) for i in np.flatnonzero(held)])
+        return head
+
     def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:
         if not inputs:
             return []
-        vecs = self.encoder.encode([x.text for x in inputs])
+        texts = [stance_text(x) for x in inputs]
+        vecs = self.encoder.encode(texts)
         out: list[dict | None] = [None] * len(inputs)
         by_target: dict[str, list[int]] = {}
         for i, x in enumerate(inputs):
             by_target.setdefault(x.target.id, []).append(i)
-        self.vectors(sorted({x.target.name for x in inputs}))  # all target names in one engine call
+        uniq = {x.target.id: x.target for x in inputs}.values()
+        self.vectors(sorted({s for tg in uniq for s in self.target_strings(tg) + hypothesis_texts(tg.name)}))
         for idxs in by_target.values():
             target = inputs[idxs[0]].target
-            g = self.target_vector(target)
             t = vecs[idxs]
-            probs = self.head_for(target).proba(self.features(t, [target.name] * len(idxs)))
-            sims = t @ g
+            X = self.features(t, [target] * len(idxs))
+            probs = self.head_for(target).proba(X)
+            sims = t @ self.target_vectors(target)[0]
             cap = SEMANTIC_CAP if target.keywords else 1.0
             for row, i, sim in zip(probs, idxs, sims):
                 rel = max(min(cap, float(np.clip((sim - self.rel_low) / self.rel_span, 0.0, 1.0))),
-                          lexical_relevance(target, inputs[i].text, inputs[i].context))
+                          lexical_relevance(target, texts[i], inputs[i].context))
                 out[i] = _result(_pull_to_neutral(row, rel), rel)
         return out  # type: ignore[return-value]
 
@@ -523,51 +667,3 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
 
-
-def aggregate(quotes: Sequence[dict], targets: Sequence[Target]) -> list[dict]:
-    """Speaker-level stance per target: quote probabilities averaged, weighted by relevance × confidence.
-
-    Each speaker gets ``{target, label, score, n_quotes, evidence}`` per target, where ``evidence``
-    lists the quote ids that weigh most (highest weight first).
-    """
-    speakers: dict[str, dict] = {}
-    for q in quotes:
-        sp = q.get("speaker")
-        if not sp or not sp.get("name"):
-            continue
-        rec = speakers.setdefault(sp["name"], {"name": sp["name"], "label": sp.get("label"), "roles": [],
-                                               "affiliation": sp.get("affiliation"), "quote_ids": [], "_st": []})
-        if sp.get("role") and sp["role"] not in rec["roles"]:
-            rec["roles"].append(sp["role"])
-        rec["quote_ids"].append(q["quote_id"])
-        rec["_st"].append((q["quote_id"], sp.get("confidence", 0.5), q.get("stances", [])))
-    out = []
-    for rec in speakers.values():
-        stances = []
-        for target in targets:
-            total = np.zeros(3)
-            wsum = 0.0
-            evidence = []
-            n = 0
-            for qid, conf, sts in rec["_st"]:
-                st = next((s for s in sts if s["target"] == target.id), None)
-                if st is None:
-                    continue
-                n += 1
-                w = st["relevance"] * max(conf, 0.05)
-                probs = np.array([st["probs"][lab] for lab in LABELS]) if "probs" in st else \
-                    np.eye(3)[LABELS.index(st["label"])]
-                total += w * probs
-                wsum += w
-                evidence.append((w, qid))
-            if n == 0:
-                continue
-            probs = total / wsum if wsum > 0 else np.array([0.0, 0.0, 1.0])
-            k = int(np.argmax(probs))
-            stances.append({"target": target.id, "label": LABELS[k], "score": round(float(probs[k]), 4),
-                            "n_quotes": n, "evidence": [qid for w, qid in sorted(evidence, reverse=True)
-                                                        if w > 0][:5]})
-        rec["stances"] = stances
-        del rec["_st"]
-        out.append(rec)
-    return out
