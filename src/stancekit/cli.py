@@ -124,6 +124,24 @@ def models():
         typer.echo(f"{row['name']}\t{row['hub_id']}\t{row['size']}\t{where}")
 
 
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="A run directory (from stancekit run)."),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write."),
+    speakers: int = typer.Option(40, "--speakers", min=1, help="Rows of the speaker × target table."),
+    documents: int = typer.Option(60, "--documents", min=0, help="Documents shown rendered."),
+):
+    """Write one self-contained HTML page (plots, tables, rendered documents) for a run."""
+    from .report import ReportLimits, write_report
+
+    try:
+        path = write_report(run_dir, out, limits=ReportLimits(speakers=speakers, documents=documents))
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
 @eval_app.command("quotes")
 def eval_quotes(
     path: Path = typer.Argument(..., help="Data: PolNeAR split folder, CofeNet BIO file, or sample gold.jsonl."),

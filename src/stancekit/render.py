@@ -112,8 +112,15 @@ def doc_anchor(doc_id: str) -> str:
 
 
 def quote_anchor(doc_id: str, index: int) -> str:
-    """The HTML id of the ``index``-th quote (in text order) of a document rendered by :func:`render`."""
+    """The HTML id of the quote of rank ``index`` in :func:`quote_order` of a document rendered by :func:`render`."""
     return f"{doc_anchor(doc_id)}-q{index}"
+
+
+def quote_order(quotes: Sequence[dict]) -> dict[int, int]:
+    """``id(quote record)`` → its rank in text order (by start, longer first): the ``-q<rank>`` anchors."""
+    ok = [q for q in quotes if _ok(q)]
+    ok.sort(key=lambda q: (q["start"], -q["end"]))
+    return {id(q): i for i, q in enumerate(ok)}
 
 
 # -- displaCy ------------------------------------------------------------------------------------
@@ -290,11 +297,12 @@ def _spans(doc: _Doc, shift, n: int) -> list[_Span]:
     """Non-overlapping quote spans (text order), each holding the cue / mention spans inside it, plus
     the cue / mention spans outside every quote: a tree that nests as valid HTML."""
     raw = [(k, a, min(b, n), q) for k, a, b, q in _raw_spans(doc, shift) if a < min(b, n)]
+    rank = quote_order(doc.quotes)
     quotes: list[_Span] = []
     for k, a, b, q in sorted((r for r in raw if r[0] == "quote"), key=lambda r: (r[1], -r[2])):
         if quotes and a < quotes[-1].end:
             continue  # an overlapping quote: keep the first (it is still in the speaker list)
-        quotes.append(_Span(k, a, b, q, index=len(quotes)))
+        quotes.append(_Span(k, a, b, q, index=rank.get(id(q), len(quotes))))
     top: list[_Span] = list(quotes)
     marks = sorted((r for r in raw if r[0] != "quote"), key=lambda r: (r[1], -r[2]))
     for k, a, b, q in marks:
