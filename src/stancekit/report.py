@@ -447,6 +447,16 @@ class _Plots:
 
     def __init__(self):
         self.first = True
+        try:
+            import plotly  # noqa: F401
+            self.available = True
+        except ImportError:
+            self.available = False
+
+    @staticmethod
+    def missing(what: str) -> str:
+        return (f"<p>{what}: the plots need plotly (<code>pip install 'stancekit[report]'</code>); "
+                "the tables are below.</p>")
 
     def html(self, fig) -> str:
         out = fig.to_html(full_html=False, include_plotlyjs=self.first, include_mathjax=False,
@@ -475,6 +485,8 @@ def _over_time(stats: _Stats, plots: _Plots) -> str:
     if not days:
         why = "no document has a date" if stats.targets else "no stance was computed"
         return f'<section id="time"><h2>Stance over time</h2><p>Not shown: {why}.</p></section>'
+    if not plots.available:
+        return '<section id="time"><h2>Stance over time</h2>' + plots.missing("Stance over time") + "</section>"
     import plotly.graph_objects as go
 
     unit = _granularity(days)
@@ -512,12 +524,12 @@ def _outlets(stats: _Stats, plots: _Plots, limits: ReportLimits) -> str:
     if not docs_per:
         return ('<section id="outlets"><h2>Outlets</h2><p>Not shown: no document has a URL or an outlet, and '
                 'the run had a single input.</p></section>')
-    import plotly.graph_objects as go
-
     top = [o for o, _ in docs_per.most_common(limits.outlets)]
     kind = stats.outlet_kind
-    parts = []
-    for t in stats.targets:
+    parts = [] if plots.available else [plots.missing(f"Per {kind}")]
+    for t in stats.targets if plots.available else []:
+        import plotly.graph_objects as go
+
         fig = go.Figure()
         for lab in LABELS:
             fig.add_trace(go.Bar(y=top, x=[stats.by_outlet[(t, o)][lab] for o in top], name=lab, orientation="h",
