@@ -12,7 +12,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load", "read_run", "run"]
+# the function, not the module: ``stancekit.render(result)`` (render.py imports only the standard library)
+from .render import render  # noqa: E402
+
+__all__ = ["__version__", "load", "read_run", "render", "run"]
 
 
 def load(config=None, *, targets=None, backend=None, spacy_model=None, device=None, nlp=None, **overrides):

@@ -124,6 +124,54 @@ def models():
         typer.echo(f"{row['name']}\t{row['hub_id']}\t{row['size']}\t{where}")
 
 
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="A run directory (from stancekit run)."),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write."),
+    speakers: int = typer.Option(40, "--speakers", min=1, help="Rows of the speaker × target table."),
+    documents: int = typer.Option(60, "--documents", min=0, help="Documents shown rendered."),
+):
+    """Write one self-contained HTML page (plots, tables, rendered documents) for a run."""
+    from .report import ReportLimits, write_report
+
+    try:
+        path = write_report(run_dir, out, limits=ReportLimits(speakers=speakers, documents=documents))
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Configuration TOML."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Default target of a request; repeatable."),
+    max_docs: int = typer.Option(16, "--max-docs", min=1, help="Documents in one request."),
+    max_chars: int = typer.Option(100_000, "--max-chars", min=1, help="Characters of one document."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Documents per pipeline batch."),
+    batch_wait_ms: float = typer.Option(5.0, "--batch-wait-ms", min=0, help="Wait for more requests to batch."),
+):
+    """Serve the pipeline over HTTP (POST /v1/analyze, GET /v1/targets, GET /health, docs at /docs)."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:  # the serve extra is not installed
+        typer.echo(f"stancekit: {exc}. Install the service extra: pip install 'stancekit[serve]'", err=True)
+        raise typer.Exit(code=2)
+    from .serve import ServiceLimits, serve as run_service
+
+    limits = ServiceLimits(max_docs=max_docs, max_chars=max_chars, batch_size=batch_size, batch_wait_ms=batch_wait_ms)
+    try:
+        from .config import load_config
+
+        load_config(config, targets=list(target) if target else None)  # a bad config fails here, coded
+        run_service(host=host, port=port, config=config, targets=list(target) if target else None, limits=limits)
+    except StancekitError as exc:
+        _fail(exc)
+
+
 @eval_app.command("quotes")
 def eval_quotes(
     path: Path = typer.Argument(..., help="Data: PolNeAR split folder, CofeNet BIO file, or sample gold.jsonl."),

@@ -34,6 +34,13 @@ class Errors(str, Enum):
     E105 = "WARC record could not be read in {source}: {detail}"
     E106 = "Duplicate document id '{doc_id}' (renamed to '{new_id}')."
     E120 = "Stage '{stage}' failed on this document: {detail}"
+    # service requests (`stancekit serve`: answered with an HTTP 4xx/5xx status and this code)
+    E201 = "Invalid request: {detail}"
+    E202 = "Request body of {size} bytes is over the limit of {limit} bytes."
+    E203 = "{n} documents in one request; the limit is {limit}."
+    E204 = "Document {index} has {n} characters; the limit is {limit}."
+    E205 = "Unknown target '{name}'. This service offers: {known}."
+    E206 = "The service is busy ({n} documents queued, limit {limit}); retry later."
     # warnings (kept in the document record, never stop anything)
     W001 = "Document is empty after stripping whitespace."
     W002 = "Document longer than {limit} characters was processed in {n} chunks."

@@ -39,6 +39,11 @@ class Result:
         return {"document": self.document, "quotes": self.quotes, "speakers": self.speakers,
                 "claims": self.claims}
 
+    def _repr_html_(self) -> str:  # shown inline by Jupyter
+        from .render import render
+
+        return render(self)
+
 
 class Pipeline:
     def __init__(self, config: Config | None = None, *, nlp=None, backend=None,
