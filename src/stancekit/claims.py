@@ -6,17 +6,23 @@ A *claim* is a clause or sentence that asserts something a fact-checker could ve
 feelings and procedure are not claims. The algorithm, step by step:
 
 1. the document is cut into *units*: spaCy sentences, split again at line breaks and, when both
-   halves are full clauses, at semicolons (:func:`claim_units`);
-2. each unit gets a check-worthiness score in 0..1 from :class:`ClaimDetector`, a logistic regression
-   over hand-crafted features (numbers, quantity words, comparatives, dates, causal and modal
-   markers, hedges, person, questions, capitalised names, length) plus hashed word n-grams, with
-   its parameters in ``data/claims_head.json`` (retrain with :func:`train_default_head`);
-3. for each unit at or above ``min_score`` (:func:`find_claims`):
-   the claimer is the speaker of the quote the unit lies in (``doc._.stancekit_quotes``), else the
-   source of an "according to X" in the sentence, else the author (``{"name": None, "kind": "author"}``);
+   halves are full clauses, at semicolons (:func:`claim_units`); a transcript tag at the start of a
+   line ("TRUMP:", "Q:", "Sen. Ortiz:") is not part of the unit;
+2. each unit gets a check-worthiness score in 0..1 from :class:`ClaimDetector`: a logistic
+   regression over hand-crafted features (numbers, quantity words, comparatives, dates, causal and
+   modal markers, hedges, person, questions, capitalised names, length), hashed word n-grams and,
+   when the head names an encoder, the unit's sentence embedding; the raw score is calibrated
+   (Platt scaling fitted on held-out folds) so that it reads as a probability. The parameters are
+   plain JSON (``data/claims_head.json``; retrain with :func:`train_head` / ``stancekit train claims``);
+3. for each unit at or above ``min_score`` (:func:`find_claims`, or the spaCy component
+   ``stancekit_claims``): the claimer is the speaker of the quote the unit lies in
+   (``doc._.stancekit_quotes``; a transcript line is such a quote), else the source of an
+   "according to X" in the sentence, else the author (``{"name": None, "kind": "author"}``);
    quantities come from :func:`stancekit.quantities.parse_quantities` (resolved against the article
    date); entities are the canonical names of ``doc._.stancekit_entities`` inside the unit; the kind
    (statistic, comparison, causal, prediction, event, other) is read off the quantities and markers.
+
+There is no minimum length: "Walls work 100 percent." is scored like any other sentence.
 
 Records follow ``schemas/claim.v1.json``; ``stances`` is left empty (the pipeline fills it).
 """
@@ -27,29 +33,35 @@ import hashlib
 import json
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from spacy.language import Language
 from spacy.tokens import Doc
 
 from .errors import Errors, StancekitError
 from .quantities import parse_quantities
 from .resources import DATA_DIR, doc_text
-from .speakers import SpeakerResolver
 
-HEAD_FORMAT = "stancekit.claims_head.v1"
+HEAD_FORMAT = "stancekit.claims_head.v2"
+READABLE_FORMATS = ("stancekit.claims_head.v1", HEAD_FORMAT)
 DEFAULT_HEAD = DATA_DIR / "claims_head.json"
 DEFAULT_TRAIN = DATA_DIR / "claims_train.jsonl"
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 HASH_FEATURES = 2 ** 12
 HASH_NGRAMS = (1, 2)
 DEFAULT_C = 0.3
+DEFAULT_EMB_WEIGHT = 1.0
 CV_FOLDS = 5
 SEED = 13
 NAME_LABELS = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC")
-MIN_UNIT_WORDS = 4
+CLAUSE_WORDS = 4  # a semicolon splits a sentence only when both sides have this many words
 QUOTE_OVERLAP = 0.5
 QUOTE_INSIDE = 0.35
 QUOTE_MARKS = "“”\"«»„‘’"
+# a transcript tag at the start of a line: "TRUMP:", "MR. HOLT:", "Q:", "A:", "Sen. Maria Ortiz:"
+LAYOUT_TAG = re.compile(r"(?:[A-Z][A-Z.'’\- ]{0,40}[A-Z.]|[QA]|(?:[A-Z][a-z]{0,12}\.? ){0,3}[A-Z][a-z'’\-]+):[ \t]+")
 
 # -- feature lexicons (inputs of the learned model, never a decision on their own) ----------------
 NUMBER_WORDS = (r"one(?!\s+(?:of|another)\b)|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
@@ -73,12 +85,6 @@ HEDGE = (r"think|believe|feel|feels|hope|hopes|should|must|perhaps|maybe|seems|d
          r"disaster|shame|urged?|vowed?|promised?|called on|called for|demand\w*|condemn\w*")
 EVIDENCE = (r"according to|report|reported|data|figures|survey|study|census|statistics|found|show|"
             r"shows|showed|estimates?|audit|records|official|analysis|index")
-ANALYSIS = (r"underscor\w*|highlight\w*|laid bare|lays bare|exposed|exposes|reveal\w*|reflects?|reflected|"
-            r"symbol\w*|relic|remnant|holdover|legacy|reminder|testament|emblematic|fragility|fragile|brittle|"
-            r"as much about|as much (?:a|an) \w+ as|has always been|have always been|long been|at stake|stakes|"
-            r"war of words|spat|standoff|saga|drama|theatre|theater")
-SCENE = (r"^(?:as|with|while|now that)\b[^,]{0,60}\b(?:approach\w*|nears?|looms?|draws? near|away|sets? in|"
-         r"begins?|unfolds?|wears? on|closes? in)\b")
 EVENT = r"killed|signed|arrested|elected|sentenced|seized|founded|approved|struck|sank|resigned|won|died"
 MONTHS = (r"january|february|march|april|may|june|july|august|september|october|november|december|"
           r"jan\.|feb\.|aug\.|sept?\.|oct\.|nov\.|dec\.")
@@ -93,7 +99,7 @@ NOT_SUPERLATIVE = frozenset({"interest", "forest", "protest", "honest", "suggest
 
 FEATURES = ("has_digit", "digits", "number_words", "percent", "currency", "year", "date",
             "comparative", "superlative", "change", "causal", "prediction", "hedge", "evidence",
-            "event", "analysis", "scene", "first_person", "second_person", "question", "exclamation", "quote",
+            "event", "first_person", "second_person", "question", "exclamation", "quote",
             "names", "length")
 
 
@@ -104,8 +110,7 @@ def _words_re(words: str) -> re.Pattern:
 _RES = {name: _words_re(words) for name, words in (
     ("number_words", NUMBER_WORDS), ("comparative", COMPARATIVE), ("change", CHANGE),
     ("causal", CAUSAL), ("prediction", PREDICTION), ("hedge", HEDGE), ("evidence", EVIDENCE),
-    ("event", EVENT), ("analysis", ANALYSIS), ("date", f"{MONTHS}|{RELATIVE_TIME}"))}
-_SCENE = re.compile(SCENE, re.IGNORECASE)
+    ("event", EVENT), ("date", f"{MONTHS}|{RELATIVE_TIME}"))}
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _YEAR = re.compile(r"(?<!\d)(?:1[89]\d\d|20\d\d)(?:s|'s|’s)?(?!\d)")
 _PERCENT = re.compile(r"%|\bper ?cent\b|\bpercentage\b", re.IGNORECASE)
@@ -117,8 +122,8 @@ _TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
 _QUOTES = re.compile(r"[“”\"«»„]")
 
 
-def sentence_features(text: str) -> list[float]:
-    """The hand-crafted features of one sentence, in the order of :data:`FEATURES`."""
+def feature_values(text: str) -> dict[str, float]:
+    """Every hand-crafted feature of one sentence, by name (see :data:`FEATURES`)."""
     tokens = _TOKEN.findall(text)
     words = [t for t in tokens if t[0].isalnum()]
     n_digits = len(_DIGITS.findall(text))
@@ -129,7 +134,7 @@ def sentence_features(text: str) -> list[float]:
     def count(name: str) -> float:
         return math.log1p(len(_RES[name].findall(text)))
 
-    values = {
+    return {
         "has_digit": float(n_digits > 0),
         "digits": math.log1p(n_digits),
         "number_words": count("number_words"),
@@ -145,8 +150,6 @@ def sentence_features(text: str) -> list[float]:
         "hedge": count("hedge"),
         "evidence": count("evidence"),
         "event": count("event"),
-        "analysis": count("analysis"),
-        "scene": float(bool(_SCENE.search(text.strip(" “”\"'‘’")))),
         "first_person": math.log1p(len(_FIRST.findall(text))),
         "second_person": math.log1p(len(_SECOND.findall(text))),
         "question": float("?" in text),
@@ -155,7 +158,12 @@ def sentence_features(text: str) -> list[float]:
         "names": math.log1p(names),
         "length": math.log1p(len(words)),
     }
-    return [values[name] for name in FEATURES]
+
+
+def sentence_features(text: str, names: Sequence[str] = FEATURES) -> list[float]:
+    """The hand-crafted features of one sentence, in the order of ``names``."""
+    values = feature_values(text)
+    return [values[name] for name in names]
 
 
 def normalise_for_hashing(text: str) -> str:
@@ -171,49 +179,114 @@ def _hasher():
 
 
 # ---------------------------------------------------------------------------------------------
+# sentence embeddings (one encoder per source, shared by every detector of the process)
+# ---------------------------------------------------------------------------------------------
+
+_ENCODERS: dict[tuple[str, str], object] = {}
+
+
+def shared_encoder(source: str, *, device: str = "auto"):
+    """The :class:`stancekit.stance.Encoder` for ``source`` (a known name such as
+    ``all-MiniLM-L6-v2``/``all-mpnet-base-v2`` or a model folder), loaded once per process."""
+    key = (str(source), device)
+    if key not in _ENCODERS:
+        from .sources import resolve_source
+        from .stance import Encoder
+
+        _ENCODERS[key] = Encoder(resolve_source(str(source)), device=device)
+    return _ENCODERS[key]
+
+
+def _embed(encoder, texts: Sequence[str]):
+    import numpy as np
+
+    if len(texts) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.asarray(encoder.encode(list(texts)), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
 # the check-worthiness model
 # ---------------------------------------------------------------------------------------------
 
+@dataclass
+class HeadSettings:
+    """What a head is made of; :func:`train_head` picks ``c`` (and ``emb_weight``) by grouped CV."""
+
+    c: float = DEFAULT_C
+    hashed: bool = True
+    encoder: str | None = DEFAULT_ENCODER
+    emb_weight: float = DEFAULT_EMB_WEIGHT
+    features: tuple[str, ...] = FEATURES
+    class_weight: str | None = "balanced"
+
+    def card(self) -> dict:
+        return {"C": self.c, "hashed": self.hashed, "encoder": self.encoder, "emb_weight": self.emb_weight,
+                "class_weight": self.class_weight}
+
+
 class ClaimDetector:
-    """Check-worthiness of sentences: logistic regression over features and hashed n-grams.
+    """Check-worthiness of sentences: calibrated logistic regression over features, hashed n-grams
+    and (when the head names an encoder) sentence embeddings.
 
     The parameters are plain JSON (``data/claims_head.json`` by default): feature names, scaler
-    mean and scale, coefficients, intercept and a training card. Refit with :meth:`train`.
+    mean and scale, coefficients, the encoder's name and its coefficients, the Platt calibration and
+    a training card. ``encoder`` overrides the head's encoder (an object with ``encode(texts)``, or
+    a source string); it must give vectors of the head's dimension. Refit with :func:`train_head`.
     """
 
-    def __init__(self, *, head_path: str | Path | None = None, threshold: float = 0.5,
-                 params: dict | None = None):
-        if not 0.0 <= threshold <= 1.0:
-            raise StancekitError(Errors.E012, name="threshold", detail=f"{threshold} is not in 0..1")
-        self.threshold = threshold
+    def __init__(self, *, head_path: str | Path | None = None, threshold: float | None = None,
+                 params: dict | None = None, encoder=None, device: str = "auto"):
         self.head_path = Path(head_path) if head_path is not None else DEFAULT_HEAD
         self.params = params if params is not None else _load_head(self.head_path)
-        self._check(self.params)
+        self._check(self.params, str(self.head_path if params is None else "claims head"))
+        threshold = self.params.get("threshold", 0.5) if threshold is None else threshold
+        if not 0.0 <= threshold <= 1.0:
+            raise StancekitError(Errors.E012, name="threshold", detail=f"{threshold} is not in 0..1")
+        self.threshold = float(threshold)
+        self.device = device
+        self._encoder = encoder
 
     @staticmethod
-    def _check(params: dict) -> None:
-        if params.get("format") != HEAD_FORMAT or list(params.get("features", [])) != list(FEATURES):
-            raise StancekitError(Errors.E010, source="claims head",
-                                 detail=f"expected format {HEAD_FORMAT} with features {', '.join(FEATURES)}; "
-                                        "rebuild it with stancekit.claims.train_default_head()")
+    def _check(params: dict, source: str) -> None:
+        names = list(params.get("features", []))
+        unknown = [n for n in names if n not in FEATURES]
+        if params.get("format") not in READABLE_FORMATS or unknown or \
+                len(params.get("coef", [])) != len(names):
+            raise StancekitError(Errors.E010, source=source,
+                                 detail=f"expected format {HEAD_FORMAT} with features among {', '.join(FEATURES)}"
+                                        + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+                                        + "; rebuild it with `stancekit train claims`")
+        emb = params.get("embedding")
+        if emb and len(emb.get("coef", [])) != emb.get("dim"):
+            raise StancekitError(Errors.E010, source=source, detail="embedding coefficients do not match its dim")
+
+    @property
+    def encoder(self):
+        """The sentence encoder of the head (None for a head without embeddings), loaded on first use."""
+        emb = self.params.get("embedding")
+        if not emb:
+            return None
+        if self._encoder is None or isinstance(self._encoder, (str, Path)):
+            self._encoder = shared_encoder(str(self._encoder or emb["encoder"]), device=self.device)
+        return self._encoder
+
+    def describe(self) -> dict:
+        emb = self.params.get("embedding") or {}
+        return {"head": str(self.head_path), "encoder": emb.get("encoder"), "threshold": self.threshold,
+                "calibrated": bool(self.params.get("calibration"))}
 
     # -- inference -------------------------------------------------------------------------------
-    def score_sentences(self, sentences: Sequence[str]) -> list[float]:
-        """Check-worthiness in 0..1 of each sentence."""
-        import numpy as np
+    def logits(self, sentences: Sequence[str]):
+        """Uncalibrated decision values (numpy array) of each sentence."""
+        return head_logits(self.params, list(sentences), encoder=self.encoder)
 
+    def score_sentences(self, sentences: Sequence[str]) -> list[float]:
+        """Calibrated check-worthiness in 0..1 of each sentence."""
         if len(sentences) == 0:
             return []
-        p = self.params
-        dense = np.array([sentence_features(s) for s in sentences], dtype=np.float64)
-        dense = (dense - np.array(p["mean"])) / np.array(p["scale"])
-        z = dense @ np.array(p["coef"]) + p["intercept"]
-        if p.get("hash_coef"):
-            weights = np.zeros(p["hash"]["n_features"])
-            idx, w = zip(*p["hash_coef"])
-            weights[list(idx)] = w
-            z = z + _hasher().transform(list(sentences)) @ weights
-        return [round(float(v), 6) for v in 1.0 / (1.0 + np.exp(-z))]
+        probs = calibrated(self.params, self.logits(sentences))
+        return [round(float(v), 6) for v in probs]
 
     def predict(self, sentences: Sequence[str]) -> list[bool]:
         return [s >= self.threshold for s in self.score_sentences(sentences)]
@@ -221,9 +294,15 @@ class ClaimDetector:
     # -- training --------------------------------------------------------------------------------
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[int], *, c: float = DEFAULT_C,
-              hashed: bool = True, threshold: float = 0.5) -> "ClaimDetector":
-        """Fit a new detector on ``texts`` with 0/1 ``labels`` (deterministic)."""
-        return cls(params=fit_params(texts, labels, c=c, hashed=hashed), threshold=threshold)
+              hashed: bool = True, threshold: float = 0.5, encoder=None,
+              emb_weight: float = DEFAULT_EMB_WEIGHT) -> "ClaimDetector":
+        """Fit a new (uncalibrated) detector on ``texts`` with 0/1 ``labels`` (deterministic);
+        ``encoder`` (an object with ``encode`` or a source) adds sentence embeddings."""
+        enc = shared_encoder(str(encoder)) if isinstance(encoder, (str, Path)) else encoder
+        emb = _embed(enc, texts) if enc is not None else None
+        name = str(encoder) if isinstance(encoder, (str, Path)) else getattr(enc, "source", None)
+        settings = HeadSettings(c=c, hashed=hashed, encoder=name if enc is not None else None, emb_weight=emb_weight)
+        return cls(params=fit_params(texts, labels, settings, embeddings=emb), threshold=threshold, encoder=enc)
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -239,65 +318,126 @@ def _load_head(path: Path) -> dict:
         raise StancekitError(Errors.E010, source=str(path), detail=str(exc)) from exc
 
 
-def fit_params(texts: Sequence[str], labels: Sequence[int], *, c: float = DEFAULT_C,
-               hashed: bool = True) -> dict:
-    """Train the logistic regression; return its JSON-ready parameters."""
+def head_logits(params: dict, texts: list[str], *, encoder=None, embeddings=None):
+    """Decision values of a head's logistic regression (before calibration)."""
+    import numpy as np
+
+    names = params["features"]
+    dense = np.array([sentence_features(s, names) for s in texts], dtype=np.float64).reshape(len(texts), len(names))
+    z = ((dense - np.array(params["mean"])) / np.array(params["scale"])) @ np.array(params["coef"]) \
+        + params["intercept"]
+    if params.get("hash_coef"):
+        weights = np.zeros(params["hash"]["n_features"])
+        idx, w = zip(*params["hash_coef"])
+        weights[list(idx)] = w
+        z = z + _hasher().transform(texts) @ weights
+    emb = params.get("embedding")
+    if emb:
+        if embeddings is None:
+            if encoder is None:
+                raise StancekitError(Errors.E010, source="claims head",
+                                     detail=f"the head needs the sentence encoder {emb['encoder']}")
+            embeddings = _embed(encoder, texts)
+        if embeddings.shape[1] != emb["dim"]:
+            raise StancekitError(Errors.E010, source=str(emb["encoder"]),
+                                 detail=f"encoder gives {embeddings.shape[1]}-d vectors, the head expects {emb['dim']}")
+        z = z + embeddings @ np.array(emb["coef"])
+    return z
+
+
+def calibrated(params: dict, z):
+    """Platt-scaled probabilities ``sigmoid(a·z + b)`` (plain ``sigmoid(z)`` for an uncalibrated head)."""
+    import numpy as np
+
+    cal = params.get("calibration") or {"a": 1.0, "b": 0.0}
+    return 1.0 / (1.0 + np.exp(-(cal["a"] * np.asarray(z) + cal["b"])))
+
+
+def _design(texts: Sequence[str], settings: HeadSettings, embeddings, mean=None, scale=None):
+    """The training matrix ``[standardised features | hashed n-grams | emb_weight · embedding]``."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
+
+    dense = np.array([sentence_features(t, settings.features) for t in texts], dtype=np.float64)
+    if mean is None:
+        mean = dense.mean(axis=0)
+        scale = dense.std(axis=0)
+        scale[scale == 0] = 1.0
+    blocks = [csr_matrix((dense - mean) / scale)]
+    if settings.hashed:
+        blocks.append(_hasher().transform(list(texts)))
+    if embeddings is not None:
+        blocks.append(csr_matrix(np.asarray(embeddings) * settings.emb_weight))
+    return hstack(blocks).tocsr(), mean, scale
+
+
+def fit_params(texts: Sequence[str], labels: Sequence[int], settings: HeadSettings | None = None, *,
+               embeddings=None, c: float | None = None, hashed: bool | None = None) -> dict:
+    """Train the logistic regression; return its JSON-ready (uncalibrated) parameters."""
     import numpy as np
     import sklearn
-    from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
 
+    settings = settings or HeadSettings(encoder=None)
+    if c is not None:
+        settings.c = c
+    if hashed is not None:
+        settings.hashed = hashed
     y = np.asarray([int(v) for v in labels])
     if len(texts) != len(y) or set(y.tolist()) != {0, 1}:
         raise StancekitError(Errors.E012, name="labels",
                              detail="need one 0/1 label per text and examples of both classes")
-    dense = np.array([sentence_features(t) for t in texts], dtype=np.float64)
-    mean = dense.mean(axis=0)
-    scale = dense.std(axis=0)
-    scale[scale == 0] = 1.0
-    x = csr_matrix((dense - mean) / scale)
-    if hashed:
-        x = hstack([x, _hasher().transform(list(texts))]).tocsr()
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, solver="lbfgs")
+    x, mean, scale = _design(texts, settings, embeddings)
+    model = LogisticRegression(C=settings.c, class_weight=settings.class_weight, max_iter=5000, solver="lbfgs")
     model.fit(x, y)
     coef = model.coef_[0]
-    n_dense = len(FEATURES)
-    hash_coef = [[int(i), round(float(w), 6)] for i, w in enumerate(coef[n_dense:]) if abs(w) > 1e-6]
-    return {
+    n_dense = len(settings.features)
+    n_hash = HASH_FEATURES if settings.hashed else 0
+    hash_coef = [[int(i), round(float(w), 6)] for i, w in enumerate(coef[n_dense:n_dense + n_hash]) if abs(w) > 1e-6]
+    params = {
         "format": HEAD_FORMAT,
-        "features": list(FEATURES),
+        "features": list(settings.features),
         "mean": [round(float(v), 8) for v in mean],
         "scale": [round(float(v), 8) for v in scale],
         "coef": [round(float(v), 6) for v in coef[:n_dense]],
         "intercept": round(float(model.intercept_[0]), 6),
         "hash": {"n_features": HASH_FEATURES, "ngram_range": list(HASH_NGRAMS),
-                 "token_pattern": r"(?u)\b\w+\b", "preprocess": "lower, numbers to 0"} if hashed else None,
+                 "token_pattern": r"(?u)\b\w+\b", "preprocess": "lower, numbers to 0"} if settings.hashed else None,
         "hash_coef": hash_coef,
-        "training": {"n": int(len(y)), "positives": int(y.sum()), "C": c, "class_weight": "balanced",
+        "embedding": None,
+        "training": {"n": int(len(y)), "positives": int(y.sum()), **settings.card(),
                      "scikit_learn": sklearn.__version__},
     }
+    if embeddings is not None:
+        w = coef[n_dense + n_hash:] * settings.emb_weight
+        params["embedding"] = {"encoder": settings.encoder, "dim": int(len(w)), "pooling": "mean, l2-normalised",
+                               "coef": [round(float(v), 6) for v in w]}
+    return params
 
 
-def cross_validate(texts: Sequence[str], labels: Sequence[int], *, folds: int = CV_FOLDS,
-                   c: float = DEFAULT_C, hashed: bool = True, seed: int = SEED) -> dict:
-    """Stratified k-fold precision, recall and F1 of the positive class (pooled over folds)."""
-    import numpy as np
-    from sklearn.metrics import precision_recall_fscore_support
-    from sklearn.model_selection import StratifiedKFold
+# ---------------------------------------------------------------------------------------------
+# training data, grouped cross-validation, calibration
+# ---------------------------------------------------------------------------------------------
 
-    texts = list(texts)
-    y = np.asarray([int(v) for v in labels])
-    pred = np.zeros_like(y)
-    for train_idx, test_idx in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(texts, y):
-        det = ClaimDetector.train([texts[i] for i in train_idx], y[train_idx], c=c, hashed=hashed)
-        pred[test_idx] = det.predict([texts[i] for i in test_idx])
-    p, r, f, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
-    return {"folds": folds, "seed": seed, "C": c, "hashed": hashed, "precision": round(float(p), 4),
-            "recall": round(float(r), 4), "f1": round(float(f), 4),
-            "accuracy": round(float((pred == y).mean()), 4)}
+@dataclass
+class TrainingSet:
+    """Sentences with 0/1 labels and a group each: a CLEF document id, or one group per team sentence
+    (``team:<i>``); cross-validation never splits a group."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def extend(self, texts, labels, groups, source: str) -> None:
+        self.texts += list(texts)
+        self.labels += [int(v) for v in labels]
+        self.groups += list(groups)
+        self.sources += [source] * len(texts)
 
 
 def load_training_data(path: str | Path = DEFAULT_TRAIN) -> tuple[list[str], list[int]]:
+    """Texts and labels of a JSONL file of ``{"text", "label": 0|1}`` rows."""
     texts, labels = [], []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -307,24 +447,197 @@ def load_training_data(path: str | Path = DEFAULT_TRAIN) -> tuple[list[str], lis
     return texts, labels
 
 
+def read_training_sets(paths: Sequence[str | Path], *, fmt: str = "auto", split: str = "all") -> TrainingSet:
+    """Read JSONL sentence files and CLEF CheckThat! TSV files or folders (``fmt`` ``auto`` picks by
+    suffix: ``.tsv`` or a folder is CLEF); ``split`` (all, train, dev) selects CLEF documents."""
+    from .evaluate.claims import read_clef
+
+    data = TrainingSet()
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise StancekitError(Errors.E001, path=str(path))
+        kind = fmt if fmt != "auto" else ("clef" if path.is_dir() or path.suffix.lower() == ".tsv" else "jsonl")
+        if kind == "clef":
+            for doc in read_clef(path, split=split):
+                data.extend([s for _, _, s, _ in doc.lines], [y for *_, y in doc.lines],
+                            [f"clef:{doc.doc_id}"] * len(doc.lines), str(path))
+        elif kind == "jsonl":
+            try:
+                texts, labels = load_training_data(path)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StancekitError(Errors.E012, name="--data",
+                                     detail=f"{path}: each line must be {{\"text\": ..., \"label\": 0 or 1}} "
+                                            f"({exc})") from exc
+            start = len(data.texts)
+            data.extend(texts, labels, [f"team:{start + i}" for i in range(len(texts))], str(path))
+        else:
+            raise StancekitError(Errors.E014, fmt=kind, known="auto, jsonl, clef")
+    if not data.texts:
+        raise StancekitError(Errors.E012, name="--data", detail="no training sentences were read")
+    return data
+
+
+def folds_of(data: TrainingSet, folds: int = CV_FOLDS, seed: int = SEED) -> list[tuple[list[int], list[int]]]:
+    """Train/test index lists of a stratified k-fold split that keeps every group in one fold."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    y = np.asarray(data.labels)
+    n_groups = len(set(data.groups))
+    k = max(2, min(folds, n_groups, int(min(y.sum(), len(y) - y.sum()))))
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [(list(a), list(b)) for a, b in splitter.split(np.zeros(len(y)), y, data.groups)]
+
+
+def oof_logits(data: TrainingSet, settings: HeadSettings, *, embeddings=None,
+               splits: list | None = None):
+    """Out-of-fold decision values of every sentence (each predicted by a head that never saw its group)."""
+    import numpy as np
+
+    splits = splits if splits is not None else folds_of(data)
+    z = np.zeros(len(data.texts))
+    for train_idx, test_idx in splits:
+        texts = [data.texts[i] for i in train_idx]
+        labels = [data.labels[i] for i in train_idx]
+        emb = embeddings[train_idx] if embeddings is not None else None
+        params = fit_params(texts, labels, HeadSettings(**{**settings.__dict__}), embeddings=emb)
+        test_emb = embeddings[test_idx] if embeddings is not None else None
+        z[test_idx] = head_logits(params, [data.texts[i] for i in test_idx], embeddings=test_emb)
+    return z
+
+
+def fit_platt(z, y) -> dict:
+    """Platt scaling: ``a, b`` of ``sigmoid(a·z + b)`` fitted on held-out decision values, with Platt's
+    smoothed targets ((n₊ + 1) / (n₊ + 2) and 1 / (n₋ + 2)), so that separable folds give a finite slope."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    z, y = np.asarray(z, dtype=np.float64).reshape(-1, 1), np.asarray(y)
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    target = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    x = np.vstack([z, z])
+    labels = np.r_[np.ones(len(z)), np.zeros(len(z))]
+    weights = np.r_[target, 1 - target]
+    model = LogisticRegression(C=1e4, max_iter=1000).fit(x, labels, sample_weight=weights)
+    return {"a": round(float(model.coef_[0][0]), 6), "b": round(float(model.intercept_[0]), 6),
+            "method": "platt (smoothed targets), out-of-fold decision values"}
+
+
+def ranking_scores(data: TrainingSet, scores) -> dict:
+    """MAP over the CLEF documents of ``data`` and average precision over its team sentences."""
+    import numpy as np
+    from .evaluate.claims import average_precision
+
+    by_group: dict[str, list[int]] = {}
+    for i, g in enumerate(data.groups):
+        by_group.setdefault(g if g.startswith("clef:") else "team", []).append(i)
+    out = {}
+    docs = [idx for g, idx in by_group.items() if g != "team"]
+    if docs:
+        aps = [average_precision([data.labels[i] for i in idx], [scores[i] for i in idx]) for idx in docs]
+        aps = [a for a in aps if a is not None]
+        out["map"] = round(float(np.mean(aps)), 4) if aps else 0.0
+        out["documents"] = len(aps)
+    if "team" in by_group:
+        idx = by_group["team"]
+        ap = average_precision([data.labels[i] for i in idx], [scores[i] for i in idx])
+        out["team_ap"] = round(float(ap or 0.0), 4)
+    return out
+
+
+def best_f1_threshold(y, p) -> tuple[float, float]:
+    """The probability threshold of the highest F1 on (labels, calibrated scores), and that F1."""
+    import numpy as np
+
+    order = np.argsort(-np.asarray(p), kind="stable")
+    y_sorted = np.asarray(y)[order]
+    tp = np.cumsum(y_sorted)
+    k = np.arange(1, len(y_sorted) + 1)
+    f1 = 2 * tp / (k + y_sorted.sum())
+    best = int(np.argmax(f1))
+    return round(float(np.asarray(p)[order][best]), 6), round(float(f1[best]), 4)
+
+
+def cross_validate(texts: Sequence[str], labels: Sequence[int], *, folds: int = CV_FOLDS,
+                   c: float = DEFAULT_C, hashed: bool = True, seed: int = SEED) -> dict:
+    """k-fold precision, recall and F1 at 0.5 of a head without embeddings (quick check of a data file)."""
+    data = TrainingSet()
+    data.extend(texts, labels, [f"team:{i}" for i in range(len(texts))], "texts")
+    return _cv_card(data, HeadSettings(c=c, hashed=hashed, encoder=None), None, folds_of(data, folds, seed),
+                    folds=folds, seed=seed)
+
+
+def _cv_card(data: TrainingSet, settings: HeadSettings, embeddings, splits, *, folds: int, seed: int,
+             threshold: float = 0.5) -> dict:
+    import numpy as np
+    from sklearn.metrics import precision_recall_fscore_support
+
+    z = oof_logits(data, settings, embeddings=embeddings, splits=splits)
+    cal = fit_platt(z, data.labels)
+    p = calibrated({"calibration": cal}, z)
+    y = np.asarray(data.labels)
+    pr, rc, f, _ = precision_recall_fscore_support(y, p >= threshold, average="binary", zero_division=0)
+    best_t, best_f = best_f1_threshold(y, p)
+    return {"folds": len(splits), "seed": seed, "grouped": True, **settings.card(),
+            "precision": round(float(pr), 4), "recall": round(float(rc), 4), "f1": round(float(f), 4),
+            "accuracy": round(float(((p >= threshold) == y).mean()), 4), "best_f1": best_f,
+            "best_f1_threshold": best_t, **ranking_scores(data, p), "_z": z, "_calibration": cal}
+
+
+def train_head(data: TrainingSet, out: str | Path, *, encoder: str | None = DEFAULT_ENCODER,
+               c_grid: Sequence[float] = (DEFAULT_C,), emb_weights: Sequence[float] = (DEFAULT_EMB_WEIGHT,),
+               hashed: bool = True, folds: int = CV_FOLDS, seed: int = SEED, threshold: str | float = "auto",
+               device: str = "auto", embedder=None) -> dict:
+    """Train a calibrated head on ``data`` and write it to ``out`` (JSON); return its card.
+
+    Settings (``c_grid`` × ``emb_weights``) are chosen by grouped k-fold CV (whole CLEF documents
+    held out): by MAP when there are CLEF documents, else by average precision. The Platt
+    calibration is fitted on the out-of-fold decision values of the chosen settings; ``threshold``
+    ``"auto"`` is 0.5 for balanced data and the best out-of-fold F1 threshold when positives are
+    rarer than one in five. ``embedder`` (an object with ``encode``) replaces loading ``encoder``.
+    """
+    import numpy as np
+
+    enc = embedder if embedder is not None else (shared_encoder(encoder, device=device) if encoder else None)
+    embeddings = _embed(enc, data.texts) if enc is not None else None
+    splits = folds_of(data, folds, seed)
+    trials = []
+    for c in c_grid:
+        for w in (emb_weights if enc is not None else (DEFAULT_EMB_WEIGHT,)):
+            settings = HeadSettings(c=c, hashed=hashed, encoder=encoder if enc is not None else None, emb_weight=w)
+            card = _cv_card(data, settings, embeddings, splits, folds=folds, seed=seed)
+            trials.append((settings, card))
+    key = "map" if "map" in trials[0][1] else "team_ap"
+    settings, card = max(trials, key=lambda t: (t[1][key], t[1]["f1"]))
+    params = fit_params(data.texts, data.labels, settings, embeddings=embeddings)
+    params["calibration"] = card["_calibration"]
+    rate = sum(data.labels) / len(data.labels)
+    params["threshold"] = float(threshold) if threshold != "auto" else \
+        (0.5 if rate >= 0.2 else card["best_f1_threshold"])
+    params["training"]["sources"] = sorted({Path(s).name for s in data.sources})
+    params["training"]["documents"] = len({g for g in data.groups if g.startswith("clef:")})
+    params["cv"] = {k: v for k, v in card.items() if not k.startswith("_")}
+    params["cv"]["selected_by"] = key
+    params["cv"]["trials"] = [{**s.card(), key: cd[key], "f1": cd["f1"]} for s, cd in trials]
+    ClaimDetector(params=params).save(out)
+    return {"path": str(out), **params["training"], "threshold": params["threshold"], "cv": params["cv"]}
+
+
 def train_default_head(path: str | Path = DEFAULT_HEAD, *, data: str | Path = DEFAULT_TRAIN,
-                       c: float = DEFAULT_C, hashed: bool = True) -> dict:
-    """Train a head on ``data`` (JSONL rows ``{"text", "label": 0|1}``; by default the shipped
-    ``data/claims_train.jsonl``, which rebuilds the shipped head) and write it to ``path``
-    (deterministic); return its card with cross-validated scores."""
+                       c: float = DEFAULT_C, hashed: bool = True, encoder: str | None = DEFAULT_ENCODER,
+                       embedder=None) -> dict:
+    """Train a head on a JSONL file of ``{"text", "label": 0|1}`` rows (by default the shipped
+    ``data/claims_train.jsonl``, which rebuilds the shipped head) and write it to ``path``."""
     if not Path(data).is_file():
         raise StancekitError(Errors.E001, path=data)
-    try:
-        texts, labels = load_training_data(data)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise StancekitError(Errors.E012, name="--data",
-                             detail=f"{data}: each line must be {{\"text\": ..., \"label\": 0 or 1}} ({exc})") from exc
-    detector = ClaimDetector.train(texts, labels, c=c, hashed=hashed)
-    detector.params["training"]["data"] = Path(data).name
-    detector.params["training"]["sha256"] = hashlib.sha256(Path(data).read_bytes()).hexdigest()
-    detector.params["cv"] = cross_validate(texts, labels, c=c, hashed=hashed)
-    detector.save(path)
-    return {"path": str(path), **detector.params["training"], "cv": detector.params["cv"]}
+    card = train_head(read_training_sets([data], fmt="jsonl"), path, encoder=encoder, c_grid=(c,),
+                      hashed=hashed, embedder=embedder)
+    params = _load_head(Path(path))
+    params["training"]["data"] = Path(data).name
+    params["training"]["sha256"] = hashlib.sha256(Path(data).read_bytes()).hexdigest()
+    ClaimDetector(params=params).save(path)
+    return {**card, "data": Path(data).name, "sha256": params["training"]["sha256"]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,73 +656,185 @@ def sentence_spans(doc: Doc) -> list[tuple[int, int]]:
     return spans
 
 
+def layout_tag_end(text: str, pos: int) -> int:
+    """Where the text of ``pos``'s line begins after a transcript tag ("TRUMP: …", "Q: …"): just after
+    the tag when the line starts with one, else the line start."""
+    line = text.rfind("\n", 0, pos) + 1
+    m = LAYOUT_TAG.match(text, line, min(len(text), line + 60))
+    return m.end() if m is not None else line
+
+
 def claim_units(doc: Doc) -> list[tuple[int, int, int]]:
-    """Candidate claims as (start, end, sentence index): sentences, cut at semicolons between clauses."""
+    """Candidate claims as (start, end, sentence index): sentences without a leading transcript tag,
+    cut at semicolons between clauses. Every unit with a word is a candidate, however short."""
+    text = doc_text(doc)
     units = []
     for k, (a, b) in enumerate(sentence_spans(doc)):
+        a, b = _strip(text, max(a, layout_tag_end(text, a)), b)
+        if b <= a:
+            continue
         pieces = [(a, b)]
-        text = doc_text(doc)[a:b]
-        cuts = [m.start() for m in re.finditer(";", text)]
+        cuts = [m.start() for m in re.finditer(";", text[a:b])]
         if cuts:
-            bounds = [0] + [c + 1 for c in cuts] + [len(text) + 1]
+            bounds = [0] + [c + 1 for c in cuts] + [b - a + 1]
             parts = [(a + bounds[i], a + bounds[i + 1] - 1) for i in range(len(bounds) - 1)]
-            if all(_n_words(doc_text(doc)[s:e]) >= MIN_UNIT_WORDS for s, e in parts):
-                pieces = [_strip(doc_text(doc), s, e) for s, e in parts]
+            if all(_n_words(text[s:e]) >= CLAUSE_WORDS for s, e in parts):
+                pieces = [_strip(text, s, e) for s, e in parts]
         for s, e in pieces:
-            if _n_words(doc_text(doc)[s:e]) >= MIN_UNIT_WORDS:
+            if _n_words(text[s:e]) >= 1:
                 units.append((s, e, k))
     return units
 
 
+class _DocContext:
+    """What the claims of one Doc share: its quotes and one speaker resolver, built on first use."""
+
+    def __init__(self, doc: Doc):
+        self.doc = doc
+        self._resolver = None
+
+    @property
+    def resolver(self):
+        if self._resolver is None:
+            from .speakers import SpeakerResolver
+
+            self._resolver = SpeakerResolver(self.doc)
+        return self._resolver
+
+
 def find_claims(doc: Doc, *, doc_id: str, ref_date: str | None = None,
-                detector: ClaimDetector | None = None, min_score: float = 0.5) -> list[dict]:
-    """Claim records of one document (see the module doc and ``schemas/claim.v1.json``)."""
+                detector: ClaimDetector | None = None, min_score: float | None = 0.5,
+                scores: Sequence[float] | None = None) -> list[dict]:
+    """Claim records of one document (see the module doc and ``schemas/claim.v1.json``).
+
+    ``min_score`` None uses the detector's threshold; ``scores`` (one per :func:`claim_units` unit)
+    skips scoring, for callers that scored many documents in one batch.
+    """
     detector = detector if detector is not None else _default_detector()
+    min_score = detector.threshold if min_score is None else min_score
     units = claim_units(doc)
-    scores = detector.score_sentences([doc_text(doc)[a:b] for a, b, _ in units])
+    if scores is None:
+        scores = detector.score_sentences([doc_text(doc)[a:b] for a, b, _ in units])
+    context = _DocContext(doc)
     claims = []
     for (start, end, k), score in zip(units, scores):
         if score < min_score:
             continue
-        start, end = _claim_span(doc, start, end)
-        text = doc_text(doc)[start:end]
-        quantities = [_shift_quantity(q, start) for q in parse_quantities(text, ref_date=ref_date)]
-        claims.append({
-            "doc_id": doc_id,
-            "claim_id": f"{doc_id}#c{start}-{end}",
-            "text": text,
-            "start": start,
-            "end": end,
-            "sentence": k,
-            "kind": claim_kind(text, quantities),
-            "claimer": claimer_of(doc, start, end),
-            "quantities": quantities,
-            "entities": entities_in(doc, start, end),
-            "checkworthiness": round(score, 4),
-            "stances": [],
-        })
+        claims.append(_claim_record(doc, context, doc_id, start, end, k, score, ref_date))
     return claims
 
 
-_DETECTOR: ClaimDetector | None = None
+def _claim_record(doc: Doc, context: _DocContext, doc_id: str, start: int, end: int, k: int, score: float,
+                  ref_date: str | None) -> dict:
+    start, end = _claim_span(doc, start, end)
+    text = doc_text(doc)[start:end]
+    quantities = [_shift_quantity(q, start) for q in parse_quantities(text, ref_date=ref_date)]
+    return {
+        "doc_id": doc_id,
+        "claim_id": f"{doc_id}#c{start}-{end}",
+        "text": text,
+        "start": start,
+        "end": end,
+        "sentence": k,
+        "kind": claim_kind(text, quantities),
+        "claimer": claimer_of(doc, start, end, resolver=lambda: context.resolver),
+        "quantities": quantities,
+        "entities": entities_in(doc, start, end),
+        "checkworthiness": round(float(score), 4),
+        "stances": [],
+    }
 
 
-def _default_detector() -> ClaimDetector:
-    global _DETECTOR
-    if _DETECTOR is None:
-        _DETECTOR = ClaimDetector()
-    return _DETECTOR
+_DETECTORS: dict[str, ClaimDetector] = {}
 
 
-def claimer_of(doc: Doc, start: int, end: int) -> dict:
-    """Who makes the claim: a quote's speaker, an "according to" source, or the author."""
+def _default_detector(head: str | Path | None = None) -> ClaimDetector:
+    key = str(head or DEFAULT_HEAD)
+    if key not in _DETECTORS:
+        _DETECTORS[key] = ClaimDetector(head_path=head)
+    return _DETECTORS[key]
+
+
+# ---------------------------------------------------------------------------------------------
+# the spaCy component
+# ---------------------------------------------------------------------------------------------
+
+if not Doc.has_extension("stancekit_claims"):
+    Doc.set_extension("stancekit_claims", default=None)
+
+
+class ClaimFinder:
+    """spaCy component ``stancekit_claims``: claim records in ``doc._.stancekit_claims``.
+
+    Runs after ``stancekit_entities`` and ``stancekit_quotes``. :meth:`predict` scores the units of
+    a batch of Docs in one encoder call; :meth:`set_annotations` builds the records (one speaker
+    resolver per Doc). The document id and date are read from ``doc.user_data["doc_id"]`` and
+    ``doc.user_data["date"]`` when set (else ``"doc"`` and no date).
+    """
+
+    def __init__(self, nlp: Language, name: str = "stancekit_claims", *, model: str = "",
+                 min_score: float | None = None, detector: ClaimDetector | None = None):
+        self.name = name
+        self.detector = detector if detector is not None else _default_detector(model or None)
+        self.min_score = min_score
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32):
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                self.set_annotations(batch, self.predict(batch))
+                yield from batch
+                batch = []
+        if batch:
+            self.set_annotations(batch, self.predict(batch))
+            yield from batch
+
+    def predict(self, docs: Sequence[Doc]) -> list[tuple[list[tuple[int, int, int]], list[float]]]:
+        """Units and their scores for each Doc (all units of the batch scored together)."""
+        units = [claim_units(doc) for doc in docs]
+        texts = [doc_text(doc)[a:b] for doc, us in zip(docs, units) for a, b, _ in us]
+        scores = self.detector.score_sentences(texts)
+        out, i = [], 0
+        for us in units:
+            out.append((us, scores[i:i + len(us)]))
+            i += len(us)
+        return out
+
+    def set_annotations(self, docs: Sequence[Doc], preds) -> None:
+        for doc, (units, scores) in zip(docs, preds):
+            doc._.stancekit_claims = find_claims(
+                doc, doc_id=str(doc.user_data.get("doc_id", "doc")), ref_date=doc.user_data.get("date"),
+                detector=self.detector, min_score=self.min_score, scores=scores)
+
+
+@Language.factory("stancekit_claims", requires=["doc.sents", "doc._.stancekit_entities", "doc._.stancekit_quotes"],
+                  assigns=["doc._.stancekit_claims"], default_config={"model": "", "min_score": None})
+def make_claim_finder(nlp: Language, name: str, model: str, min_score: float | None) -> ClaimFinder:
+    """``model``: a head JSON written by ``stancekit train claims`` (empty: the bundled head);
+    ``min_score`` None keeps the head's threshold."""
+    return ClaimFinder(nlp, name, model=model, min_score=min_score)
+
+
+# ---------------------------------------------------------------------------------------------
+# who claims it
+# ---------------------------------------------------------------------------------------------
+
+def claimer_of(doc: Doc, start: int, end: int, *, resolver=None) -> dict:
+    """Who makes the claim: a quote's speaker (a transcript line counts as a quote), an
+    "according to" source, or the author. ``resolver``: a ``SpeakerResolver`` of ``doc`` (or a
+    function returning one) to share across claims; built here when needed and not given."""
     best = quote_of(doc, start, end)
     if best is not None:
         speaker = best.get("speaker") or {}
         according = ((best.get("cue") or {}).get("text") or "").lower().startswith("according")
         return {"name": speaker.get("name"), "kind": "source" if according else "speaker",
                 "label": speaker.get("label"), "role": speaker.get("role")}
-    source = _according_to(doc, start, end)
+    source = _according_to(doc, start, end, resolver)
     if source is not None:
         return source
     return {"name": None, "kind": "author"}
@@ -441,10 +866,10 @@ def _claim_span(doc: Doc, start: int, end: int) -> tuple[int, int]:
         a += 1
     while b > a and (text[b - 1].isspace() or text[b - 1] in QUOTE_MARKS or text[b - 1] in ",;:"):
         b -= 1
-    return (a, b) if _n_words(text[a:b]) >= MIN_UNIT_WORDS else (start, end)
+    return (a, b) if _n_words(text[a:b]) >= 1 else (start, end)
 
 
-def _according_to(doc: Doc, start: int, end: int) -> dict | None:
+def _according_to(doc: Doc, start: int, end: int, resolver=None) -> dict | None:
     """The source of "according to X" or "by X's (own) account" inside the claim, resolved to a name."""
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None:
@@ -464,15 +889,21 @@ def _according_to(doc: Doc, start: int, end: int) -> dict | None:
             continue
         if source is None:
             return None
-        return _source(doc, source)
+        if callable(resolver):
+            resolver = resolver()
+        if resolver is None:
+            from .speakers import SpeakerResolver
+
+            resolver = SpeakerResolver(doc)
+        return _source(doc, source, resolver)
     return None
 
 
-def _source(doc: Doc, head) -> dict:
+def _source(doc: Doc, head, resolver) -> dict:
     """A named source for the phrase headed by ``head``: a resolved speaker, an entity, or the phrase itself."""
     subtree = sorted(head.subtree, key=lambda t: t.i)
     a, b = subtree[0].idx, subtree[-1].idx + len(subtree[-1])
-    speaker = SpeakerResolver(doc).resolve(head)
+    speaker = resolver.resolve(head)
     if speaker is not None and speaker.get("name"):
         return {"name": speaker["name"], "kind": "source", "label": speaker.get("label"), "role": speaker.get("role")}
     ent = _entity_overlapping(doc, head.idx, head.idx + len(head)) or _entity_overlapping(doc, a, b)

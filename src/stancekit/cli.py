@@ -209,24 +209,35 @@ def eval_stance(
 
 @eval_app.command("claims")
 def eval_claims(
-    gold: Path = typer.Argument(Path("corpora/sample/gold.jsonl"), help="Gold claims (project format)."),
+    gold: Path = typer.Argument(Path("corpora/sample/gold.jsonl"),
+                                help="Gold claims (project format), or CLEF TSV file/folder with --format clef."),
+    fmt: str = typer.Option("sample", "--format", "-f", help="sample (gold.jsonl + articles) or clef (CheckThat! TSV)."),
+    split: str = typer.Option("all", "--split", help="clef: all, train or dev (every 4th document, sorted by name)."),
     articles: Optional[Path] = typer.Option(None, "--articles", help="Folder of the articles (default: beside gold)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON."),
     model: Optional[Path] = typer.Option(None, "--model", help="Check-worthiness head JSON (default: bundled)."),
-    min_score: float = typer.Option(0.5, "--min-score", help="Keep claims scoring at least this."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="Keep claims scoring at least this "
+                                                                        "(default: the head's threshold)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N documents."),
 ):
-    """Claim detection P/R/F1 by sentence overlap, claimer and quantity accuracy."""
-    from .claims import ClaimDetector
-    from .evaluate.claims import evaluate_claims
+    """Claim detection P/R/F1 by sentence overlap, claimer and quantity accuracy; with --format clef,
+    check-worthiness ranking (MAP, R-precision, P@k, F1, claimer accuracy, digit baseline)."""
+    from .claims import ClaimDetector, _default_detector
+    from .errors import Errors
+    from .evaluate.claims import evaluate_claims, evaluate_clef
     from .ner import load_spacy
 
     def compute() -> dict:
-        detector = ClaimDetector(head_path=model) if model else None
+        if fmt not in ("sample", "clef"):
+            raise StancekitError(Errors.E014, fmt=fmt, known="sample, clef")
+        detector = ClaimDetector(head_path=model) if model else _default_detector()
         nlp = load_spacy()
         nlp.add_pipe("stancekit_entities")
         nlp.add_pipe("stancekit_quotes")
+        if fmt == "clef":
+            return evaluate_clef(gold, nlp=nlp, detector=detector, split=split, min_score=min_score, limit=limit)
         return evaluate_claims(gold, articles or gold.parent / "articles", nlp=nlp, detector=detector,
-                               min_score=min_score)
+                               min_score=detector.threshold if min_score is None else min_score, limit=limit)
 
     _report(compute, json_out)
 
@@ -268,14 +279,39 @@ def train_stance_cmd(
 
 @train_app.command("claims")
 def train_claims_cmd(
-    data: Path = typer.Option(..., "--data", help='JSONL of {"text": ..., "label": 0 or 1} sentences.'),
+    data: List[Path] = typer.Option(..., "--data", help='JSONL of {"text": ..., "label": 0 or 1} sentences, or CLEF '
+                                                        'CheckThat! TSV files/folders; repeatable, mixable.'),
     out: Path = typer.Option(..., "--out", help="Output head (JSON)."),
-    c: float = typer.Option(0.3, "--c", help="Inverse regularisation strength of the logistic regression."),
+    fmt: str = typer.Option("auto", "--format", "-f", help="auto (.tsv or a folder: clef, else jsonl), jsonl or clef."),
+    split: str = typer.Option("all", "--split", help="CLEF folders: all, train or dev (every 4th document)."),
+    encoder: str = typer.Option("all-MiniLM-L6-v2", "--encoder",
+                                help="Sentence encoder: a known name (all-MiniLM-L6-v2, all-mpnet-base-v2), a "
+                                     "model folder, or none (features and n-grams only)."),
+    c: Optional[List[float]] = typer.Option(None, "--c", help="Inverse regularisation strength; repeat to let "
+                                                              "grouped CV choose (default 0.3)."),
+    emb_weight: Optional[List[float]] = typer.Option(None, "--emb-weight", help="Scale of the embedding block; "
+                                                                                "repeatable like --c (default 1)."),
+    hashed: bool = typer.Option(True, "--hash/--no-hash", help="Hashed word 1-2-grams."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Grouped CV folds (whole CLEF documents held out)."),
+    threshold: str = typer.Option("auto", "--threshold", help="auto (0.5 on balanced data, best CV F1 otherwise) "
+                                                              "or a number."),
+    device: str = typer.Option("auto", "--device"),
 ):
-    """Train a check-worthiness head; use it with [claims] model = OUT or eval claims --model OUT."""
-    from .claims import train_default_head
+    """Train a calibrated check-worthiness head; use it with [claims] model = OUT or eval claims --model OUT."""
+    from .claims import read_training_sets, train_head
+    from .errors import Errors
 
-    _report(lambda: train_default_head(out, data=data, c=c))
+    def compute() -> dict:
+        try:
+            thr: str | float = threshold if threshold == "auto" else float(threshold)
+        except ValueError:
+            raise StancekitError(Errors.E012, name="--threshold", detail=f"{threshold!r}: auto or a number") from None
+        sets = read_training_sets(list(data), fmt=fmt, split=split)
+        return train_head(sets, out, encoder=None if encoder.lower() == "none" else encoder,
+                          c_grid=tuple(c or (0.3,)), emb_weights=tuple(emb_weight or (1.0,)), hashed=hashed,
+                          folds=folds, threshold=thr, device=device)
+
+    _report(compute)
 
 
 @bench_app.command("stance")

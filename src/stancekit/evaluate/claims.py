@@ -27,6 +27,16 @@ Metrics, all by *sentence overlap* (sentences as :func:`stancekit.claims.sentenc
     predicted quantities inside gold claim spans that match a gold quantity.
 
 :func:`newsclaims_to_gold` turns a NewsClaims download (Reddy et al., 2022) into this format.
+
+Check-worthiness ranking (``stancekit eval claims PATH --format clef``, :func:`evaluate_clef`) reads
+CLEF CheckThat! 2019 task 1 TSV files (``line <TAB> speaker <TAB> sentence <TAB> label``, one file a
+debate or speech): each file becomes one document of lines ``SPEAKER: sentence`` run through the
+spaCy pipeline and :func:`stancekit.claims.find_claims` with no score cut; a line's score is the best
+score of the claims in it. Metrics over whole documents: MAP (mean over documents of the average
+precision), R-precision, P@k (k = 1, 3, 5, 10, 20, 50), F1 of the lines at or above the threshold,
+claimer accuracy on the check-worthy lines (the claimer names the line's speaker, names compared
+case-insensitively, one inside the other counts) and the "has a digit, longer first" baseline.
+:func:`clef_split` holds out every fourth document (sorted by file name) as the dev split.
 """
 
 from __future__ import annotations
@@ -34,12 +44,15 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from ..errors import Errors, StancekitError
 
 REL_TOL = 1e-6
+P_AT = (1, 3, 5, 10, 20, 50)
+CLEF_DEV_EVERY = 4
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,3 +335,147 @@ def _segment_span(text: str, sentences: list[str], offsets: list, seg_id, ann: d
         if i >= 0:
             return i, i + len(sentence)
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# CLEF CheckThat! check-worthiness ranking
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class ClefDocument:
+    """One CLEF file: ``lines`` are ``(line_number, speaker, sentence, label)`` in document order."""
+
+    doc_id: str
+    lines: list[tuple[int, str, str, int]] = field(default_factory=list)
+
+    def layout(self) -> tuple[str, list[tuple[int, int]]]:
+        """The document as transcript lines ``SPEAKER: sentence`` and each sentence's character span."""
+        parts, spans, pos = [], [], 0
+        for _, speaker, sentence, _ in self.lines:
+            line = f"{speaker}: {sentence}"
+            spans.append((pos + len(speaker) + 2, pos + len(line)))
+            parts.append(line)
+            pos += len(line) + 1
+        return "\n".join(parts) + "\n", spans
+
+
+def clef_split(names: Sequence[str], split: str = "all") -> list[str]:
+    """Document names of a split: ``dev`` is every fourth name in sorted order (the 4th, 8th, …),
+    ``train`` the rest, ``all`` everything."""
+    if split not in ("all", "train", "dev"):
+        raise StancekitError(Errors.E012, name="--split", detail=f"{split!r}: use all, train or dev")
+    ordered = sorted(names)
+    if split == "all":
+        return ordered
+    dev = {n for i, n in enumerate(ordered) if i % CLEF_DEV_EVERY == CLEF_DEV_EVERY - 1}
+    return [n for n in ordered if (n in dev) == (split == "dev")]
+
+
+def read_clef(path: str | Path, *, split: str = "all") -> list[ClefDocument]:
+    """CLEF CheckThat! 2019 task 1 documents from a ``.tsv`` file or a folder of them."""
+    path = Path(path)
+    if not path.exists():
+        raise StancekitError(Errors.E001, path=str(path))
+    files = {f.stem: f for f in (sorted(path.glob("*.tsv")) if path.is_dir() else [path])}
+    if not files:
+        raise StancekitError(Errors.E012, name="--data", detail=f"no .tsv files in {path}")
+    docs = []
+    for name in clef_split(list(files), split if path.is_dir() else "all"):
+        doc = ClefDocument(doc_id=name)
+        for i, line in enumerate(files[name].read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\r").split("\t")
+            if len(parts) < 4 or parts[3].strip() not in ("0", "1"):
+                raise StancekitError(Errors.E012, name=str(files[name]),
+                                     detail=f"line {i}: expected line_number, speaker, sentence, 0/1 label")
+            number = int(parts[0]) if parts[0].strip().isdigit() else i
+            doc.lines.append((number, parts[1].strip(), parts[2].strip(), int(parts[3])))
+        docs.append(doc)
+    return docs
+
+
+def average_precision(labels: Sequence[int], scores: Sequence[float]) -> float | None:
+    """Average precision of one ranking (ties keep document order); None without positives."""
+    order = sorted(range(len(labels)), key=lambda i: -scores[i])
+    hits, total = 0, 0.0
+    for rank, i in enumerate(order, 1):
+        if labels[i]:
+            hits += 1
+            total += hits / rank
+    return total / hits if hits else None
+
+
+def ranking_metrics(docs: Sequence[tuple[Sequence[int], Sequence[float]]]) -> dict:
+    """MAP, mean R-precision and mean P@k over documents given as (labels, scores)."""
+    aps, rps, pks = [], [], {k: [] for k in P_AT}
+    for labels, scores in docs:
+        ap = average_precision(labels, scores)
+        if ap is None:
+            continue
+        order = sorted(range(len(labels)), key=lambda i: -scores[i])
+        ranked = [labels[i] for i in order]
+        r = sum(labels)
+        aps.append(ap)
+        rps.append(sum(ranked[:r]) / r)
+        for k in P_AT:
+            pks[k].append(sum(ranked[:k]) / k)
+    mean = (lambda xs: round(sum(xs) / len(xs), 4) if xs else 0.0)
+    return {"map": mean(aps), "r_precision": mean(rps), **{f"p@{k}": mean(v) for k, v in pks.items()},
+            "documents": len(aps)}
+
+
+def digit_length_baseline(sentence: str) -> float:
+    """The trivial ranking: sentences with a digit first, longer ones first within each group."""
+    return float(any(ch.isdigit() for ch in sentence)) * 1000 + len(sentence.split())
+
+
+def evaluate_clef(path: str | Path, *, nlp, detector=None, split: str = "all", min_score: float | None = None,
+                  limit: int | None = None) -> dict:
+    """Check-worthiness ranking on CLEF documents through the claim stage (see the module doc)."""
+    from ..claims import _default_detector, find_claims
+
+    detector = detector if detector is not None else _default_detector()
+    threshold = detector.threshold if min_score is None else min_score
+    docs = read_clef(path, split=split)[:limit] if limit else read_clef(path, split=split)
+    ranked, baseline, per_doc = [], [], []
+    tp = fp = fn = 0
+    claimer_n = claimer_ok = tagged = n_claims = 0
+    for cdoc in docs:
+        text, spans = cdoc.layout()
+        doc = nlp(text)
+        claims = find_claims(doc, doc_id=cdoc.doc_id, detector=detector, min_score=0.0)
+        best: list[dict | None] = [None] * len(spans)
+        k = 0
+        for c in sorted(claims, key=lambda c: c["start"]):
+            while k < len(spans) and spans[k][1] <= c["start"]:
+                k += 1
+            if k < len(spans) and spans[k][0] - 40 <= c["start"] < spans[k][1]:
+                if best[k] is None or c["checkworthiness"] > best[k]["checkworthiness"]:
+                    best[k] = c
+        n_claims += len(claims)
+        speakers = {sp for _, sp, _, _ in cdoc.lines}
+        tagged += sum(1 for c in claims if c["text"].split(":", 1)[0] in speakers)
+        labels = [y for *_, y in cdoc.lines]
+        scores = [b["checkworthiness"] if b is not None else 0.0 for b in best]
+        ranked.append((labels, scores))
+        baseline.append((labels, [digit_length_baseline(s) for _, _, s, _ in cdoc.lines]))
+        for (_, speaker, _, y), b, s in zip(cdoc.lines, best, scores):
+            pred = s >= threshold
+            tp += y and pred
+            fp += (not y) and pred
+            fn += y and not pred
+            if y:
+                claimer_n += 1
+                claimer_ok += b is not None and same_name(speaker, (b.get("claimer") or {}).get("name"))
+        per_doc.append({"doc_id": cdoc.doc_id, "sentences": len(labels), "positives": sum(labels),
+                        **{k: v for k, v in ranking_metrics([ranked[-1]]).items() if k != "documents"}})
+    p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return {"data": str(path), "split": split, "documents": len(docs), "threshold": threshold,
+            "sentences": sum(len(d.lines) for d in docs), "positives": sum(sum(l) for l, _ in ranked),
+            **ranking_metrics(ranked),
+            "f1": {"precision": p, "recall": r, "f1": round(2 * p * r / (p + r), 4) if p and r else 0.0},
+            "claimer": {"accuracy": _ratio(claimer_ok, claimer_n), "n": claimer_n},
+            "claims_with_layout_tag": tagged, "claims_scored": n_claims,
+            "baseline_digit_longer_first": ranking_metrics(baseline),
+            "detector": detector.describe(), "per_document": per_doc}
