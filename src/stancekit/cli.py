@@ -95,7 +95,7 @@ def run(
 
         pipe = Pipeline(cfg)
         manifest = run_corpus(inputs, out, pipeline=pipe, force=force, resume=resume, parquet=parquet,
-                              on_result=on_result)
+                              on_result=on_result, strict=strict)
     except StancekitError as exc:
         _fail(exc)
         return
