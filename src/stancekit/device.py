@@ -54,21 +54,42 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def cuda_has_bf16(device) -> bool:
+    """Whether a CUDA device computes bf16 natively (compute capability 8.0, Ampere, or newer).
+
+    ``torch.cuda.is_bf16_supported()`` also says yes where bf16 is only emulated (slowly) on older cards.
+    """
+    import torch
+
+    return torch.cuda.get_device_capability(device)[0] >= 8
+
+
+def grad_scaler(device, precision: str = "auto"):
+    """A ``GradScaler`` for training in fp16 (CUDA without native bf16), else ``None``: fp16 gradients
+    underflow without loss scaling; bf16 and fp32 need none."""
+    if effective_precision(device, precision) != "fp16":
+        return None
+    import torch
+
+    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler(device.type)
+    return torch.cuda.amp.GradScaler()  # pragma: no cover - torch < 2.3
+
+
 def effective_precision(device, precision: str = "auto") -> str:
     """The precision a forward pass really runs in: ``fp32``, ``bf16`` or ``fp16``.
 
-    ``auto`` is the fastest precision that keeps the labels: bf16 autocast on CUDA devices that support
-    it (fp16 otherwise), and on CPUs that compute bf16 natively (AVX512-BF16 or AMX; measured 1.66x the
-    fp32 throughput here, with the same VAST macro-F1: benchmarks/RESULTS.md); fp32 on other CPUs.
+    ``auto`` is the fastest precision that keeps the labels: bf16 autocast on CUDA devices that compute
+    it natively (fp16 otherwise, with loss scaling when training: :func:`grad_scaler`), and on CPUs that
+    compute bf16 natively (AVX512-BF16 or AMX; measured 1.66x the fp32 throughput here, with the same
+    VAST macro-F1: benchmarks/RESULTS.md); fp32 on other CPUs.
     ``bf16`` asks for bf16 autocast on any device; ``fp32`` turns autocast off everywhere (bit-exact
     results, for reproducing a run on another machine).
     """
     if check_precision(precision) == "fp32":
         return "fp32"
     if device.type == "cuda":
-        import torch
-
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if cuda_has_bf16(device) else "fp16"
     if device.type == "cpu" and (precision == "bf16" or cpu_has_bf16()):
         return "bf16"
     return "fp32"

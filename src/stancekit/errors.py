@@ -26,6 +26,7 @@ class Errors(str, Enum):
     E012 = "Invalid value for {name}: {detail}"
     E013 = "Not a stancekit run directory: {path} (no manifest.json)."
     E014 = "Unknown evaluation format '{fmt}'. Known: {known}."
+    E020 = "A {kind} record of document '{doc_id}' does not match {schema}: {detail} (--strict)."
     # per-document problems (recorded in errors.jsonl; the run goes on)
     E101 = "Line {line} of {source} is not valid JSON: {detail}"
     E102 = "Record has no usable 'text' field (line {line} of {source})."

@@ -315,17 +315,20 @@ def prepare_out_dir(out_dir: Path, *, force: bool, resume: bool) -> set[str]:
 
 def run_corpus(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Config | None = None,
                pipeline: Pipeline | None = None, force: bool = False, resume: bool = False,
-               parquet: bool = False, on_result: Callable | None = None, stdin=None) -> dict:
+               parquet: bool = False, on_result: Callable | None = None, stdin=None, strict: bool = False) -> dict:
     """Stream ``inputs`` through the pipeline into ``out_dir``; return the manifest.
 
     Records are appended batch by batch: a crash leaves every finished batch on disk, and
-    ``resume=True`` skips the documents already finished.
+    ``resume=True`` skips the documents already finished. ``strict=True`` validates every record
+    against its model (:mod:`stancekit.schema`) before writing it and stops at the first invalid one (E020).
     """
     out_dir = Path(out_dir)
     check_inputs(inputs)
     done = prepare_out_dir(out_dir, force=force, resume=resume)
     pipe = pipeline or Pipeline(config)
-    writer = RunWriter(out_dir, append=bool(done))
+    from .schema import check_record
+
+    writer = RunWriter(out_dir, append=bool(done), validate=check_record if strict else None)
     started = time.time()
     t0 = time.perf_counter()
     n_docs = n_errors = n_skipped = 0

@@ -2,7 +2,8 @@
 
 A run directory holds one JSONL file per record kind (``documents``, ``quotes``, ``speakers``,
 ``claims``, ``errors``) and ``manifest.json``. Every record kind has a JSON Schema shipped in
-``stancekit/schemas/<kind>.v1.json``; the manifest names the schema version of each file.
+``stancekit/schemas/<kind>.v1.json``, generated from its typed model in :mod:`stancekit.schema`; the
+manifest names the schema version of each file.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .errors import Errors, StancekitError
 from .resources import SCHEMA_DIR
@@ -40,7 +41,11 @@ def validate(record: dict, kind: str) -> list[str]:
 class RunWriter:
     """Appends records to the JSONL files of a run directory, flushing after every batch."""
 
-    def __init__(self, out_dir: Path, *, append: bool = False):
+    def __init__(self, out_dir: Path, *, append: bool = False,
+                 validate: Callable[[str, dict], None] | None = None):
+        # validate(name, record) is called before each record is written and raises to refuse it
+        # (``--strict`` passes :func:`stancekit.schema.check_record`)
+        self.validate = validate
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         mode = "a" if append else "w"
@@ -50,6 +55,8 @@ class RunWriter:
     def write(self, name: str, records: Iterable[dict]) -> None:
         fh = self.files[name]
         for rec in records:
+            if self.validate is not None:
+                self.validate(name, rec)
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             self.counts[name] += 1
 

@@ -1,9 +1,11 @@
-"""Fine-tune a (text, target) → favor / against / neutral cross-encoder.
+"""Fine-tune a (text, target) → favor / against / neutral model: ``stancekit train stance``.
 
-A plain PyTorch loop over a Hugging Face ``datasets.Dataset`` (no ``accelerate`` needed): length-
-bucketed shuffled batches with dynamic padding, AdamW with linear warm-up and decay, gradient
-clipping, mixed precision where the device has it (bf16 autocast on CUDA and on CPUs with native bf16;
-``precision="fp32"`` turns it off). The output folder is self-describing: ``model.safetensors``,
+:class:`StanceTraining` holds the settings; :func:`train_stance` reads the data, builds the model
+(a cross-encoder, or the pair-embedding model of :mod:`stancekit.pairmodel`), fits the linear probe
+where the architecture has one, and runs the shared loop of :mod:`stancekit.trainloop` over
+length-bucketed shuffled batches with dynamic padding (AdamW with linear warm-up and decay, gradient
+clipping, bf16 autocast where native, fp16 with loss scaling on CUDA without bf16, ``precision="fp32"``
+turns it off; no ``accelerate`` needed). The output folder is self-describing: ``model.safetensors``,
 ``config.json`` (labels favor / against / neutral), the tokenizer, ``README.md`` (a model card with
 data, metrics and intended use) and ``meta.json`` (library versions, data hashes, settings).
 """
@@ -16,12 +18,14 @@ import math
 import platform
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from .errors import Errors, StancekitError
 from .evaluate.datasets import StanceRow, detect_format, read_stance_data
 from .targets import LABELS
+from .trainloop import LoopConfig, LoopResult, train_loop
 
 
 def _sha256(path: Path) -> str:
@@ -45,14 +49,9 @@ def _bucketed_batches(lengths: Sequence[int], batch_size: int, rng: random.Rando
     return batches
 
 
-def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, out: str | Path,
-                 epochs: float = 3.0, batch_size: int = 16, lr: float = 3e-5, max_length: int = 256,
-                 warmup: float = 0.1, weight_decay: float = 0.01, dev: str | Path | None = None,
-                 dev_format: str | None = None, device: str = "auto", seed: int = 13,
-                 threads: int | None = None, precision: str | None = None, arch: str = "cross",
-                 probe_c: float = 0.3, similarity: bool = True, focus: bool = False,
-                 progress: Callable[[dict], None] | None = None) -> dict:
-    """Fine-tune ``base`` on the rows of ``data`` and write the model folder ``out``; returns meta.json.
+@dataclass
+class StanceTraining:
+    """Settings of one ``stancekit train stance`` run (the fields are the CLI options).
 
     ``arch`` is ``cross`` (a cross-encoder over the pair), ``biencoder`` (a linear head over
     ``[u, v, u*v, |u-v|]`` of the normalised mean-pooled text and target embeddings) or ``hybrid`` (the
@@ -62,122 +61,193 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
     ``epochs=0`` keeps the linear probe alone. ``similarity`` adds the cosine of the text and target
     embeddings and its square to the head's input (:func:`stancekit.stance.embedding_pair_features`);
     ``focus`` (``biencoder`` linear probe alone) adds the topic-focused sentence pooling of
-    :func:`stancekit.stance.focus_features`.
+    :func:`stancekit.stance.focus_features`. ``precision`` is auto (bf16 where native), bf16 or fp32.
     """
-    import datasets
-    import numpy as np
-    import torch
-    import transformers
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-    from . import __version__
+    data: Sequence[str | Path]
+    base: str
+    out: str | Path
+    fmt: str = "jsonl"
+    epochs: float = 3.0
+    batch_size: int = 16
+    lr: float = 3e-5
+    max_length: int = 256
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    dev: str | Path | None = None
+    dev_format: str | None = None
+    device: str = "auto"
+    seed: int = 13
+    threads: int | None = None
+    precision: str | None = None
+    arch: str = "cross"
+    probe_c: float = 0.3
+    similarity: bool = True
+    focus: bool = False
+
+    def check(self) -> None:
+        """Refuse settings that cannot train (E012), before anything is loaded."""
+        from .stance import ARCHS
+
+        if self.arch not in ARCHS:
+            raise StancekitError(Errors.E012, name="--arch", detail=f"'{self.arch}' (use {', '.join(ARCHS)})")
+        if self.epochs < 0 or (self.epochs == 0 and self.arch == "cross") or self.batch_size < 1:
+            raise StancekitError(Errors.E012, name="--epochs/--batch-size", detail="must be positive")
+        if self.focus and (self.arch != "biencoder" or self.epochs != 0):
+            raise StancekitError(Errors.E012, name="--focus", detail="topic-focused features work with --arch "
+                                                                     "biencoder --epochs 0 (the linear probe alone)")
+
+    @property
+    def uses_similarity(self) -> bool:
+        return self.similarity and self.arch != "cross"
+
+
+def train_stance(data: "Sequence[str | Path] | StanceTraining", *,
+                 progress: Callable[[dict], None] | None = None, **settings) -> dict:
+    """Fine-tune a (text, target) stance model and write its folder; returns meta.json.
+
+    ``data`` is a :class:`StanceTraining` or the training files, with the other fields of
+    :class:`StanceTraining` as keyword arguments (``base=``, ``out=`` required). ``progress`` receives
+    ``{step, total_steps, loss, elapsed_s}`` every 20 steps.
+    """
+    if isinstance(data, StanceTraining):
+        cfg = data
+    else:
+        try:
+            cfg = StanceTraining(data=list(data), **settings)
+        except TypeError as exc:
+            raise StancekitError(Errors.E012, name="train_stance", detail=str(exc)) from None
+    rows, files = _read_rows(cfg)
+    cfg.check()
     from . import device as dev_mod
-    from .engine import check_safetensors_only
     from .sources import resolve_source
-    from .stance import SIMILARITY_SCALE
 
+    _quiet_libraries()
+    _seed_everything(cfg.seed)
+    run_device = dev_mod.resolve_device(cfg.device, threads=cfg.threads)
+    precision = dev_mod.check_precision(cfg.precision or dev_mod.default_precision())  # a request: auto/fp32/bf16
+    base = resolve_source(cfg.base)
+    tokenizer, model = _build_model(cfg, base)
+    model.to(run_device)
+    labels = [LABEL2ID[r.label] for r in rows]
+    probe = None
+    if cfg.arch != "cross":  # phase 1: the head as a logistic regression on the frozen encoder's features
+        probe = model.fit_probe(tokenizer, rows, labels, max_length=cfg.max_length, device=run_device,
+                                precision=precision, c=cfg.probe_c)
+        if cfg.epochs == 0 and not probe["fitted"]:
+            raise StancekitError(Errors.E012, name="--epochs",
+                                 detail=f"0 keeps the linear probe alone, but {probe['reason']}")
+    epoch_batches, loss_fn = _stance_batches(cfg, rows, labels, tokenizer, model, run_device)
+    total_steps = math.ceil(cfg.epochs * math.ceil(len(rows) / cfg.batch_size))  # 0: a linear probe alone
+    loop = train_loop(model, epoch_batches, loss_fn,
+                      LoopConfig(total_steps=total_steps, lr=cfg.lr, warmup=cfg.warmup,
+                                 weight_decay=cfg.weight_decay),
+                      device=run_device, precision=precision, progress=progress)
+    model.eval()
+    out = Path(cfg.out)
+    _save(model, tokenizer, out, cfg.arch)
+    dev_metrics, temperature = _score_dev(cfg, out, run_device) if cfg.dev is not None else (None, None)
+    meta = _meta(cfg, base, files, rows, probe, loop, precision, temperature, dev_metrics, run_device)
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(model_card(meta), encoding="utf-8")
+    return {"out": str(out), **meta}
+
+
+LABEL2ID = {lab: i for i, lab in enumerate(LABELS)}
+
+
+def _read_rows(cfg: StanceTraining) -> tuple[list[StanceRow], list[dict]]:
+    """The labelled rows of every training file, and a description of each file (name, rows, SHA-256)."""
     rows: list[StanceRow] = []
     files = []
-    for path in data:
-        part = [r for r in read_stance_data(path, fmt) if r.label in LABELS]
+    for path in cfg.data:
+        part = [r for r in read_stance_data(path, cfg.fmt) if r.label in LABELS]
         rows.extend(part)
-        files.append({"path": Path(path).name, "format": detect_format(Path(path)) if fmt == "auto" else fmt, "rows": len(part), "sha256": _sha256(Path(path))})
+        files.append({"path": Path(path).name, "format": detect_format(Path(path)) if cfg.fmt == "auto" else cfg.fmt,
+                      "rows": len(part), "sha256": _sha256(Path(path))})
     if not rows:
         raise StancekitError(Errors.E012, name="--data", detail="no labelled rows")
-    from .stance import ARCHS
+    return rows, files
 
-    if arch not in ARCHS:
-        raise StancekitError(Errors.E012, name="--arch", detail=f"'{arch}' (use {', '.join(ARCHS)})")
-    if epochs < 0 or (epochs == 0 and arch == "cross") or batch_size < 1:
-        raise StancekitError(Errors.E012, name="--epochs/--batch-size", detail="must be positive")
-    if focus and (arch != "biencoder" or epochs != 0):
-        raise StancekitError(Errors.E012, name="--focus",
-                             detail="topic-focused features work with --arch biencoder --epochs 0 (the linear probe alone)")
+
+def _quiet_libraries() -> None:
+    import datasets
+    import transformers
 
     datasets.disable_progress_bars()
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    run_device = dev_mod.resolve_device(device, threads=threads)
-    precision = dev_mod.effective_precision(run_device, precision or dev_mod.default_precision())
-    base_name, base = base, resolve_source(base)
+
+
+def _build_model(cfg: StanceTraining, base: str):
+    """The tokenizer and the untrained model of ``cfg.arch`` from the resolved base folder (E010/E011)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from .engine import check_safetensors_only
+
     check_safetensors_only(base)
-    label2id = {lab: i for i, lab in enumerate(LABELS)}
     try:
         tokenizer = AutoTokenizer.from_pretrained(base)
-        if arch == "cross":
+        if cfg.arch == "cross":
             model = AutoModelForSequenceClassification.from_pretrained(
-                base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=label2id,
+                base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
                 use_safetensors=True, trust_remote_code=False, ignore_mismatched_sizes=True)
         else:
-            model = PairEmbeddingClassifier(base, arch, len(LABELS), similarity=similarity, focus=focus)
+            from .pairmodel import PairEmbeddingClassifier
+
+            model = PairEmbeddingClassifier(base, cfg.arch, len(LABELS), similarity=cfg.similarity,
+                                            focus=cfg.focus)
     except Exception as exc:
         raise StancekitError(Errors.E010, source=base, detail=str(exc).splitlines()[0][:300]) from exc
-    model.to(run_device)
+    return tokenizer, model
 
-    ds = datasets.Dataset.from_dict({"text": [r.text for r in rows], "target": [r.target for r in rows],
-                                     "label": [label2id[r.label] for r in rows]})
-    ds = ds.map(lambda b: tokenizer(b["text"], b["target"], truncation="longest_first", max_length=max_length),
-                batched=True, remove_columns=["text", "target"])
-    ds = ds.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True)
-    features = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in ds.column_names]
-    lengths = ds["length"]
 
-    sim = similarity and arch != "cross"
-    probe = None
-    if arch != "cross":  # phase 1: the head as a logistic regression on the frozen encoder's features
-        probe = model.fit_probe(tokenizer, rows, [label2id[r.label] for r in rows], max_length=max_length,
-                                device=run_device, precision=precision, c=probe_c)
-        if epochs == 0 and not probe["fitted"]:
-            raise StancekitError(Errors.E012, name="--epochs",
-                                 detail=f"0 keeps the linear probe alone, but {probe['reason']}")
-    steps_per_epoch = math.ceil(len(ds) / batch_size)
-    total_steps = math.ceil(epochs * steps_per_epoch)  # 0 only for a linear probe alone
-    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
-    ]
-    optim = torch.optim.AdamW(groups, lr=lr)
-    sched = get_linear_schedule_with_warmup(optim, int(warmup * total_steps), max(1, total_steps))
-    rng = random.Random(seed)
+def _stance_batches(cfg: StanceTraining, rows: Sequence[StanceRow], labels: Sequence[int], tokenizer, model,
+                    device):
+    """``(epoch_batches, loss_fn)`` for :func:`train_loop`: length-bucketed shuffled batches of row
+    indices (one shared generator seeded with ``cfg.seed``) and the cross-entropy of one batch."""
+    import torch
 
-    model.train()
-    step, t0, losses = 0, time.perf_counter(), []
-    while step < total_steps:
-        for idx in _bucketed_batches(lengths, batch_size, rng):
-            if step >= total_steps:
-                break
-            items = ds.select(idx)
-            labels = torch.tensor(items["label"]).to(run_device)
-            if arch == "cross":
-                feats = [{k: items[k][j] for k in features} for j in range(len(idx))]
-                batch = dict(tokenizer.pad(feats, padding=True, return_tensors="pt"))
-                batch = dev_mod.to_device(batch, run_device)
-                with dev_mod.autocast(run_device, precision):
-                    loss = torch.nn.functional.cross_entropy(model(**batch).logits.float(), labels)
-            else:
-                texts, targets = [rows[i].text for i in idx], [rows[i].target for i in idx]
-                with dev_mod.autocast(run_device, precision):
-                    logits = model(*model.tokenize(tokenizer, texts, targets, max_length, run_device))
-                    loss = torch.nn.functional.cross_entropy(logits.float(), labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optim.step()
-            sched.step()
-            optim.zero_grad(set_to_none=True)
-            step += 1
-            losses.append(float(loss.detach()))
-            if progress and (step % 20 == 0 or step == total_steps):
-                progress({"step": step, "total_steps": total_steps, "loss": float(np.mean(losses[-20:])),
-                          "elapsed_s": round(time.perf_counter() - t0, 1)})
-    train_seconds = time.perf_counter() - t0
-    model.eval()
+    from . import device as dev_mod
 
-    out = Path(out)
+    if cfg.arch == "cross":
+        encoded = tokenizer([r.text for r in rows], [r.target for r in rows], truncation="longest_first",
+                            max_length=cfg.max_length)
+        features = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in encoded]
+        lengths = [len(x) for x in encoded["input_ids"]]
+    else:
+        lengths = [len(x) for x in tokenizer([r.text for r in rows], [r.target for r in rows],
+                                             truncation="longest_first", max_length=cfg.max_length)["input_ids"]]
+    rng = random.Random(cfg.seed)
+
+    def epoch_batches():
+        return iter(_bucketed_batches(lengths, cfg.batch_size, rng))
+
+    def loss_fn(idx: list[int]):
+        y = torch.tensor([labels[i] for i in idx]).to(device)
+        if cfg.arch == "cross":
+            feats = [{k: encoded[k][i] for k in features} for i in idx]
+            batch = dev_mod.to_device(dict(tokenizer.pad(feats, padding=True, return_tensors="pt")), device)
+            logits = model(**batch).logits
+        else:
+            logits = model(*model.tokenize(tokenizer, [rows[i].text for i in idx], [rows[i].target for i in idx],
+                                           cfg.max_length, device))
+        return torch.nn.functional.cross_entropy(logits.float(), y)
+
+    return epoch_batches, loss_fn
+
+
+def _save(model, tokenizer, out: Path, arch: str) -> None:
+    """safetensors weights (no stale ``*.bin``), config and tokenizer into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.bin"):
         stale.unlink()
@@ -187,131 +257,80 @@ def train_stance(data: Sequence[str | Path], *, fmt: str = "jsonl", base: str, o
         model.save(out)
     tokenizer.save_pretrained(out)
 
-    dev_metrics, temperature = None, None
-    if dev is not None:
-        from .evaluate.stance import evaluate_stance
-        from .stance import get_backend
 
-        # what the backend needs to load the folder; the full meta.json replaces it below
-        (out / "meta.json").write_text(json.dumps({"arch": arch, "labels": list(LABELS),
-                                                   "settings": {"max_length": max_length, "similarity": sim,
-                                                                "focus": focus}})
-                                       + "\n", encoding="utf-8")
-        backend = get_backend("classifier", model=str(out), device=str(run_device), threads=threads)
-        dev_rows = [r for r in read_stance_data(dev, dev_format or fmt) if r.label in LABELS]
-        logits = backend.logits([(r.text, r.target) for r in dev_rows])
-        temperature = fit_temperature(logits, [label2id[r.label] for r in dev_rows])
-        backend.temperature = temperature
-        dev_metrics = evaluate_stance(dev, fmt=dev_format or fmt, backend_obj=backend)
-    sim_note = f", then {SIMILARITY_SCALE:g} x [cos(u, v), cos(u, v)^2]" if sim else ""
-    if focus:
+def _score_dev(cfg: StanceTraining, out: Path, device) -> tuple[dict, float]:
+    """Load the saved folder as the classifier backend, fit its temperature on ``cfg.dev`` and score it."""
+    from .evaluate.stance import evaluate_stance
+    from .stance import get_backend
+
+    # what the backend needs to load the folder; the full meta.json replaces it
+    (out / "meta.json").write_text(json.dumps({"arch": cfg.arch, "labels": list(LABELS),
+                                               "settings": {"max_length": cfg.max_length,
+                                                            "similarity": cfg.uses_similarity,
+                                                            "focus": cfg.focus}})
+                                   + "\n", encoding="utf-8")
+    backend = get_backend("classifier", model=str(out), device=str(device), threads=cfg.threads)
+    dev_rows = [r for r in read_stance_data(cfg.dev, cfg.dev_format or cfg.fmt) if r.label in LABELS]
+    logits = backend.logits([(r.text, r.target) for r in dev_rows])
+    temperature = fit_temperature(logits, [LABEL2ID[r.label] for r in dev_rows])
+    backend.temperature = temperature
+    return evaluate_stance(cfg.dev, fmt=cfg.dev_format or cfg.fmt, backend_obj=backend), temperature
+
+
+def _input_description(cfg: StanceTraining) -> str:
+    from .stance import SIMILARITY_SCALE
+
+    sim_note = f", then {SIMILARITY_SCALE:g} x [cos(u, v), cos(u, v)^2]" if cfg.uses_similarity else ""
+    if cfg.focus:
         sim_note += (f", then [a, a*v, |a-v|, {SIMILARITY_SCALE:g} m, {SIMILARITY_SCALE:g} m^2] of the sentences' "
                      "embeddings pooled by their similarity to the target (a) and the largest sentence-target "
                      "cosine (m)")
-    meta = {
+    return {"cross": "pair (text, target); truncation longest_first",
+            "biencoder": "text and target encoded apart; head over [u, v, u*v, |u-v|] of normalised "
+                         "mean-pooled embeddings" + sim_note,
+            "hybrid": "text, target and the pair encoded; head over [u, v, u*v, |u-v|, p] of normalised "
+                      "mean-pooled embeddings" + sim_note}[cfg.arch]
+
+
+def _meta(cfg: StanceTraining, base: str, files: list, rows: Sequence[StanceRow], probe: dict | None,
+          loop: LoopResult, precision: str, temperature: float | None, dev_metrics: dict | None, device) -> dict:
+    """meta.json: what was trained on what, how, with which library versions, and the dev score."""
+    import datasets
+    import torch
+    import transformers
+
+    from . import __version__
+
+    final = loop.recent_loss(20)
+    return {
         "schema": "stancekit-model.v1",
         "task": "stance",
-        "arch": arch,
+        "arch": cfg.arch,
         "labels": list(LABELS),
-        "input": {"cross": "pair (text, target); truncation longest_first",
-                  "biencoder": "text and target encoded apart; head over [u, v, u*v, |u-v|] of normalised "
-                               "mean-pooled embeddings" + sim_note,
-                  "hybrid": "text, target and the pair encoded; head over [u, v, u*v, |u-v|, p] of normalised "
-                            "mean-pooled embeddings" + sim_note}[arch],
-        "base": base_name,
-        "base_path": base if base != base_name else None,
+        "input": _input_description(cfg),
+        "base": cfg.base,
+        "base_path": base if base != cfg.base else None,
         "data": files,
         "rows": len(rows),
         "label_counts": {lab: sum(r.label == lab for r in rows) for lab in LABELS},
         "linear_probe": probe,
-        "settings": {"arch": arch, "probe_c": probe_c if arch != "cross" else None, "similarity": sim,
-                     "focus": focus, "epochs": epochs,
-                     "batch_size": batch_size, "lr": lr, "max_length": max_length,
-                     "warmup": warmup, "weight_decay": weight_decay, "seed": seed, "steps": total_steps,
-                     "precision": precision},
+        "settings": {"arch": cfg.arch, "probe_c": cfg.probe_c if cfg.arch != "cross" else None,
+                     "similarity": cfg.uses_similarity, "focus": cfg.focus, "epochs": cfg.epochs,
+                     "batch_size": cfg.batch_size, "lr": cfg.lr, "max_length": cfg.max_length,
+                     "warmup": cfg.warmup, "weight_decay": cfg.weight_decay, "seed": cfg.seed,
+                     "steps": loop.steps,
+                     # the request (auto, fp32, bf16: what --precision and the engine accept) and what ran
+                     "precision": precision, "compute_precision": loop.compute_precision},
         "temperature": temperature,
-        "device": str(run_device),
-        "train_seconds": round(train_seconds, 1),
-        "final_loss": round(float(np.mean(losses[-20:])), 4) if losses else None,
-        "dev": {"path": Path(dev).name, "sha256": _sha256(Path(dev)), "metrics": _summary(dev_metrics)} if dev_metrics else None,
+        "device": str(device),
+        "train_seconds": round(loop.seconds, 1),
+        "final_loss": round(float(final), 4) if final is not None else None,
+        "dev": {"path": Path(cfg.dev).name, "sha256": _sha256(Path(cfg.dev)),
+                "metrics": _summary(dev_metrics)} if dev_metrics else None,
         "versions": {"stancekit": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
                      "datasets": datasets.__version__, "python": platform.python_version()},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(model_card(meta), encoding="utf-8")
-    return {"out": str(out), **meta}
-
-
-def PairEmbeddingClassifier(base: str, arch: str, num_labels: int, *,  # noqa: N802 - a class factory
-                            similarity: bool = True, focus: bool = False):
-    """An encoder with a linear head over :func:`stancekit.stance.embedding_pair_features` (built lazily so
-    that importing this module does not import torch)."""
-    import torch
-    from transformers import AutoModel
-
-    from .engine import mean_pool
-    from .stance import PAIR_HEAD_FILE, embedding_pair_features
-
-    class _PairEmbeddingClassifier(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder = AutoModel.from_pretrained(base, use_safetensors=True, trust_remote_code=False)
-            hidden = self.encoder.config.hidden_size
-            width = hidden * (5 if arch == "hybrid" else 4) + (2 if similarity else 0) + (3 * hidden + 2 if focus else 0)
-            self.dropout = torch.nn.Dropout(0.1)
-            self.head = torch.nn.Linear(width, num_labels)
-
-        def tokenize(self, tokenizer, texts, targets, max_length, device):
-            from . import device as dev_mod
-
-            enc = [tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt"),
-                   tokenizer(targets, truncation=True, max_length=max_length, padding=True, return_tensors="pt")]
-            if arch == "hybrid":
-                enc.append(tokenizer(texts, targets, truncation="longest_first", max_length=max_length,
-                                     padding=True, return_tensors="pt"))
-            return [dev_mod.to_device(dict(b), device) for b in enc]
-
-        def embed(self, batch):
-            pooled = mean_pool(self.encoder(**batch).last_hidden_state.float(), batch["attention_mask"])
-            return torch.nn.functional.normalize(pooled, dim=-1)
-
-        @torch.no_grad()
-        def fit_probe(self, tokenizer, rows, labels, *, max_length, device, precision, c) -> dict:
-            """Fit the head as a multinomial logistic regression on the frozen encoder's features, computed
-            by the inference engine exactly as the classifier backend computes them."""
-            import numpy as np
-            from sklearn.linear_model import LogisticRegression
-
-            from .engine import InferenceEngine, mean_pool_head
-            from .stance import embedding_features
-
-            engine = InferenceEngine(self.encoder, tokenizer, device=device, max_length=max_length,
-                                     head=mean_pool_head, precision=precision)
-            X = embedding_features(engine, [(r.text, r.target) for r in rows], hybrid=arch == "hybrid",
-                                   similarity=similarity, focus=focus)
-            y = np.asarray(labels)
-            self.train()  # the engine put the encoder in eval mode
-            if len(set(y.tolist())) < self.head.out_features:
-                return {"fitted": False, "reason": "not every label occurs in the training data"}
-            lr = LogisticRegression(C=c, max_iter=5000).fit(X, y)
-            self.head.weight.copy_(torch.as_tensor(lr.coef_, dtype=self.head.weight.dtype))
-            self.head.bias.copy_(torch.as_tensor(lr.intercept_, dtype=self.head.bias.dtype))
-            return {"fitted": True, "C": c, "train_accuracy": round(float(lr.score(X, y)), 4)}
-
-        def forward(self, texts, targets, pairs=None):
-            p = self.embed(pairs) if pairs is not None else None
-            feats = embedding_pair_features(self.embed(texts), self.embed(targets), p, similarity=similarity)
-            return self.head(self.dropout(feats))
-
-        def save(self, out: Path) -> None:
-            from safetensors.torch import save_file
-
-            self.encoder.save_pretrained(out, safe_serialization=True)
-            save_file({"weight": self.head.weight.detach().float().cpu().contiguous(),
-                       "bias": self.head.bias.detach().float().cpu().contiguous()}, str(Path(out) / PAIR_HEAD_FILE))
-
-    return _PairEmbeddingClassifier()
 
 
 def fit_temperature(logits, labels: Sequence[int]) -> float:
@@ -337,6 +356,12 @@ def _summary(metrics: dict | None) -> dict | None:
     return {k: metrics[k] for k in keep if k in metrics}
 
 
+def _precision(settings: dict) -> str:
+    """'bf16 (auto)': what the passes ran in, and the request when it differs (older folders: one value)."""
+    ran, asked = settings.get("compute_precision", settings["precision"]), settings["precision"]
+    return ran if ran == asked else f"{ran} ({asked})"
+
+
 def model_card(meta: dict) -> str:
     data = "\n".join(f"- `{d['path']}` ({d['format']}, {d['rows']} labelled rows, sha256 `{d['sha256'][:12]}…`)"
                      for d in meta["data"])
@@ -354,11 +379,11 @@ def model_card(meta: dict) -> str:
             f"train accuracy {probe.get('train_accuracy')}); " if probe.get("fitted") else "")
     if s["steps"] == 0:
         training = (f"Base model `{meta['base']}`; architecture `{meta['arch']}`; {head}no fine-tuning (the linear "
-                    f"probe alone), max length {s['max_length']}, precision {s['precision']}; device {meta['device']}.")
+                    f"probe alone), max length {s['max_length']}, precision {_precision(s)}; device {meta['device']}.")
     else:
         training = (f"Base model `{meta['base']}`; architecture `{meta['arch']}`; {head}{s['epochs']} epochs "
                     f"({s['steps']} steps), batch size {s['batch_size']}, learning rate {s['lr']}, max length "
-                    f"{s['max_length']}, warm-up {s['warmup']}, seed {s['seed']}, precision {s['precision']}; "
+                    f"{s['max_length']}, warm-up {s['warmup']}, seed {s['seed']}, precision {_precision(s)}; "
                     f"device {meta['device']}; {meta['train_seconds']} s.")
     return f"""---
 library_name: transformers
