@@ -26,6 +26,9 @@ class Config:
     min_claim_score: float = 0.5
     claims_model: str = ""
     threads: int | None = None
+    # corpus runs: spaCy worker processes, and the time budget of one document (seconds; 0 = none)
+    workers: int = 1
+    doc_timeout: float = 120.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -38,6 +41,7 @@ class Config:
             ("pipeline", "batch_size"): "batch_size",
             ("pipeline", "chunk_chars"): "chunk_chars", ("pipeline", "device"): "device",
             ("pipeline", "indirect_quotes"): "indirect_quotes", ("pipeline", "threads"): "threads",
+            ("pipeline", "workers"): "workers", ("pipeline", "doc_timeout"): "doc_timeout",
             ("stance", "backend"): "stance_backend", ("stance", "encoder"): "stance_encoder",
             ("stance", "model"): "stance_model", ("stance", "max_tokens"): "max_tokens",
             ("stance", "targets"): "targets", ("claims", "enabled"): "claims",
@@ -59,6 +63,10 @@ class Config:
                 setattr(cfg, attr, value)
         if cfg.batch_size < 1:
             raise StancekitError(Errors.E005, path=source, detail="pipeline.batch_size must be >= 1")
+        if cfg.workers < 1:
+            raise StancekitError(Errors.E005, path=source, detail="pipeline.workers must be >= 1")
+        if cfg.doc_timeout < 0:
+            raise StancekitError(Errors.E005, path=source, detail="pipeline.doc_timeout must be >= 0")
         return cfg
 
 
