@@ -337,10 +337,11 @@ def read_warc(path: Path) -> Iterator[Item]:
     from warcio.archiveiterator import ArchiveIterator
 
     stem = _stem(path)
-    index = 0
+    index = n_records = 0
     with path.open("rb") as fh:
         try:
             for record in ArchiveIterator(fh):
+                n_records += 1
                 if not str(record.format or "").startswith("warc"):
                     raise ValueError(f"not a WARC archive (read as {record.format or 'unknown'} format)")
                 if record.rec_type != "response":
@@ -363,6 +364,8 @@ def read_warc(path: Path) -> Iterator[Item]:
                                 detail=" ".join(str(exc).split())[:300] or type(exc).__name__)
             return
     cut = _gzip_cut(path)
+    if not n_records and not cut and path.stat().st_size:
+        cut = "no WARC record found"
     if cut:
         yield DocumentError(Errors.E105, doc_id=f"{stem}:{index + 1}", source=str(path),
                             detail=f"{cut}; the {index} HTML records before it were kept")

@@ -58,6 +58,8 @@ class RunWriter:
         self.files = {name: (self.out_dir / f"{name}.jsonl").open(mode) for name in KINDS}
         self.counts = {name: 0 for name in KINDS}
         self.batches = 0
+        if not append:  # a fresh run has committed nothing: a crash before the first batch keeps nothing
+            write_json_atomic(self.out_dir / COMMIT_FILE, {"batches": 0, "sizes": {name: 0 for name in KINDS}})
 
     def _point(self, what: str) -> None:
         """Called before every write, flush and rename (a hook for crash tests)."""
