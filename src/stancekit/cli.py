@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from .errors import StancekitError
+from .errors import Errors, StancekitError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Who said what about a topic, and with which stance.")
@@ -59,10 +59,23 @@ def run(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Documents per batch."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Stance backend: fewshot, nli or classifier."),
     model: Optional[str] = typer.Option(None, "--model", help="Model id or folder for the nli/classifier backend."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
+                                          help="Processes for the spaCy stages (stance batches in the main process)."),
+    doc_timeout: Optional[float] = typer.Option(None, "--doc-timeout", min=0,
+                                                help="Seconds one document may spend in the spaCy stages (0 = no limit)."),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
     resume: bool = typer.Option(False, "--resume", help="Continue a run: skip documents already finished."),
+    resume_anyway: bool = typer.Option(False, "--resume-anyway",
+                                       help="With --resume: continue even if config, targets, models or inputs changed."),
     parquet: bool = typer.Option(False, "--parquet", help="Also write Parquet files next to the JSONL."),
     no_claims: bool = typer.Option(False, "--no-claims", help="Skip claim extraction."),
+    engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (Ray Data, local or a cluster)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: start Ray locally)."),
+    num_gpus_per_actor: float = typer.Option(0.0, "--num-gpus-per-actor", min=0,
+                                             help="Ray: GPUs for each stance actor (0 = stance on CPU actors)."),
+    stance_actors: int = typer.Option(1, "--stance-actors", min=1, help="Ray: number of stance actors."),
+    log_json: bool = typer.Option(False, "--log-json", help="One JSON progress line on stderr every --log-every seconds."),
+    log_every: float = typer.Option(10.0, "--log-every", min=0.1, help="Seconds between JSON progress lines."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary line."),
     limit: int = typer.Option(40, "--show", help="Rows of the quote table to print."),
     settings: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
@@ -73,29 +86,44 @@ def run(
 ):
     """Run the pipeline over INPUTS and write records to --out."""
     from .config import load_config, parse_set
-    from .ingest import check_inputs
-    from .pipeline import Pipeline, check_out_dir, run_corpus
+    from .ingest import check_inputs, count_units
+    from .progress import RunProgress
 
+    if engine not in ("local", "ray"):
+        _fail(StancekitError(Errors.E012, name="--engine", detail=f"'{engine}' (use local or ray)"))
+    if resume_anyway:
+        resume = True
     try:
         check_inputs(inputs)
+        from .pipeline import check_out_dir
+
         check_out_dir(out, force=force, resume=resume)
-        cfg = load_config(config, settings=parse_set(settings), device=device, batch_size=batch_size, targets=list(target) if target else None,
-                          stance_backend=backend, stance_model=model, claims=False if no_claims else None)
+        cfg = load_config(config, settings=parse_set(settings), device=device, batch_size=batch_size,
+                          targets=list(target) if target else None, stance_backend=backend, stance_model=model,
+                          claims=False if no_claims else None, workers=workers, doc_timeout=doc_timeout)
         rows: list = []
-        n_seen = [0]
+        show_bar = not quiet and not log_json and sys.stderr.isatty()
+        progress = RunProgress(count_units(inputs) if (show_bar or log_json) else None, log_json=log_json,
+                               every_s=log_every, bar=show_bar)
 
         def on_result(res):
-            n_seen[0] += 1
             if hasattr(res, "quotes"):
                 for q in res.quotes:
                     if len(rows) < limit:
                         rows.append(q)
-            if not quiet and sys.stderr.isatty() and n_seen[0] % 100 == 0:
-                typer.echo(f"… {n_seen[0]} documents", err=True)
+            progress.advance(res)
 
-        pipe = Pipeline(cfg)
-        manifest = run_corpus(inputs, out, pipeline=pipe, force=force, resume=resume, parquet=parquet,
-                              on_result=on_result, strict=strict)
+        kwargs = dict(force=force, resume=resume, resume_anyway=resume_anyway, parquet=parquet,
+                      on_result=on_result, on_start=progress.start, strict=strict)
+        try:
+            if engine == "ray":
+                _fail(StancekitError(Errors.E016, detail="the Ray Data runner is not written yet"))
+                return
+            from .pipeline import run_corpus
+
+            manifest = run_corpus(inputs, out, config=cfg, **kwargs)
+        finally:
+            progress.close()
     except StancekitError as exc:
         _fail(exc)
         return

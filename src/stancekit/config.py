@@ -58,6 +58,9 @@ class PipelineSection(Section):
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
     indirect_quotes: bool = True
     threads: int | None = Field(None, ge=1)
+    # corpus runs: spaCy worker processes, and the time budget of one document (seconds; 0 = none)
+    workers: int = Field(1, ge=1)
+    doc_timeout: float = Field(120.0, ge=0)
 
 
 class StanceSection(Section):

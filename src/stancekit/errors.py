@@ -27,6 +27,8 @@ class Errors(str, Enum):
     E013 = "Not a stancekit run directory: {path} (no manifest.json)."
     E014 = "Unknown evaluation format '{fmt}'. Known: {known}."
     E020 = "A {kind} record of document '{doc_id}' does not match {schema}: {detail} (--strict)."
+    E015 = "Cannot resume {path}: the {what} differ from the run's manifest ({detail}). Use --resume-anyway to mix them, or a new --out."
+    E016 = "Ray engine unavailable: {detail}. Install it with `pip install \"stancekit[ray]\"`."
     # per-document problems (recorded in errors.jsonl; the run goes on)
     E101 = "Line {line} of {source} is not valid JSON: {detail}"
     E102 = "Record has no usable 'text' field (line {line} of {source})."
@@ -34,6 +36,8 @@ class Errors(str, Enum):
     E104 = "HTML extraction found no article text in {source}."
     E105 = "WARC record could not be read in {source}: {detail}"
     E106 = "Duplicate document id '{doc_id}' (renamed to '{new_id}')."
+    E107 = "Could not read {source}: {detail}"
+    E108 = "Line {line} of {source} is JSON but not an object ({detail})."
     E120 = "Stage '{stage}' failed on this document: {detail}"
     # service requests (`stancekit serve`: answered with an HTTP 4xx/5xx status and this code)
     E201 = "Invalid request: {detail}"
@@ -42,12 +46,15 @@ class Errors(str, Enum):
     E204 = "Document {index} has {n} characters; the limit is {limit}."
     E205 = "Unknown target '{name}'. This service offers: {known}."
     E206 = "The service is busy ({n} documents queued, limit {limit}); retry later."
+    E121 = "Stage '{stage}' took longer than the per-document budget of {limit} s (--doc-timeout)."
     # warnings (kept in the document record, never stop anything)
     W001 = "Document is empty after stripping whitespace."
     W002 = "Document longer than {limit} characters was processed in {n} chunks."
     W003 = "Unbalanced quotation mark at offset {offset} was ignored."
     W004 = "Document has no sentences."
     W005 = "Quotation mark pairing was repaired near offset {offset}."
+    W006 = "Field '{field}' ({detail}) was ignored."
+    W007 = "Same text as document '{first}' (processed again)."
 
     def format(self, **kwargs) -> str:  # type: ignore[override]
         return f"[{self.name}] " + self.value.format(**kwargs)
