@@ -17,6 +17,7 @@ class Config:
     chunk_chars: int = 100_000
     device: str = "auto"
     indirect_quotes: bool = True
+    quotes_model: str = ""
     stance_backend: str = "fewshot"
     stance_encoder: str = ""
     stance_model: str = ""
@@ -37,7 +38,8 @@ class Config:
             ("pipeline", "spacy_model"): "spacy_model", ("pipeline", "ner_model"): "ner_model",
             ("pipeline", "batch_size"): "batch_size",
             ("pipeline", "chunk_chars"): "chunk_chars", ("pipeline", "device"): "device",
-            ("pipeline", "indirect_quotes"): "indirect_quotes", ("pipeline", "threads"): "threads",
+            ("pipeline", "indirect_quotes"): "indirect_quotes",
+            ("pipeline", "quotes_model"): "quotes_model", ("pipeline", "threads"): "threads",
             ("stance", "backend"): "stance_backend", ("stance", "encoder"): "stance_encoder",
             ("stance", "model"): "stance_model", ("stance", "max_tokens"): "max_tokens",
             ("stance", "targets"): "targets", ("claims", "enabled"): "claims",
