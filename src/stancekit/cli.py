@@ -83,6 +83,8 @@ def run(
                                                       "pipeline.chunk_chars=50000); repeatable."),
     strict: bool = typer.Option(False, "--strict", help="Validate every record against its schema as it is "
                                                         "written; stop with E020 on the first invalid one."),
+    quotes_model: Optional[str] = typer.Option(None, "--quotes-model", help="Quote tagger folder "
+                                               "(`stancekit train quotes`) in place of the quote rules."),
 ):
     """Run the pipeline over INPUTS and write records to --out."""
     from .config import load_config, parse_set
@@ -100,7 +102,8 @@ def run(
         check_out_dir(out, force=force, resume=resume)
         cfg = load_config(config, settings=parse_set(settings), device=device, batch_size=batch_size,
                           targets=list(target) if target else None, stance_backend=backend, stance_model=model,
-                          claims=False if no_claims else None, workers=workers, doc_timeout=doc_timeout)
+                          claims=False if no_claims else None, workers=workers, doc_timeout=doc_timeout,
+                          quotes_model=quotes_model)
         rows: list = []
         show_bar = not quiet and not log_json and sys.stderr.isatty()
         progress = RunProgress(count_units(inputs) if (show_bar or log_json) else None, log_json=log_json,
@@ -233,11 +236,14 @@ def eval_quotes(
     fmt: str = typer.Option("polnear", "--format", "-f", help="polnear, cofenet or sample."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N documents."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Quote tagger folder (`stancekit train quotes`) "
+                                                                "in place of the quote rules."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (with --model)."),
 ):
     """Precision / recall / F1 of quote extraction and attribution."""
     from .evaluate.quotes import evaluate_quotes
 
-    _report(lambda: evaluate_quotes(path, fmt=fmt, limit=limit), json_out)
+    _report(lambda: evaluate_quotes(path, fmt=fmt, limit=limit, model=model, device=device), json_out)
 
 
 @eval_app.command("stance")
@@ -330,6 +336,38 @@ def train_stance_cmd(
                                  lr=lr, max_length=max_length, dev=dev, device=device, seed=seed,
                                  precision=precision, arch=arch, probe_c=probe_c, similarity=similarity,
                                  focus=focus, progress=progress))
+
+
+@train_app.command("quotes")
+def train_quotes_cmd(
+    data: Path = typer.Option(..., "--data", help="Training data: PolNeAR split folder, CofeNet BIO file or gold.jsonl."),
+    fmt: str = typer.Option("polnear", "--format", "-f", help="polnear, cofenet or sample."),
+    base: str = typer.Option("all-MiniLM-L6-v2", "--base", help="Encoder: hub id, local folder, or a name from "
+                                                              "`stancekit models`."),
+    out: Path = typer.Option(..., "--out", help="Output model folder."),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="Held-out data (same format) scored after training."),
+    epochs: float = typer.Option(2.0, "--epochs"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    lr: float = typer.Option(5e-5, "--lr"),
+    max_length: int = typer.Option(256, "--max-length", help="Window length in word pieces."),
+    stride: int = typer.Option(64, "--stride", help="Word pieces shared by consecutive windows."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="auto, fp32, bf16 or fp16 (CUDA)."),
+    seed: int = typer.Option(13, "--seed"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N training documents."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Stop training after N minutes."),
+):
+    """Fine-tune a quote tagger (BIO source / cue / content); writes safetensors, tokenizer, card."""
+    from .attribution.train import train_tagger
+
+    def progress(p: dict) -> None:
+        typer.echo(json.dumps(p), err=True)
+
+    _report(lambda: train_tagger(data, fmt=fmt, base=base, out=out, dev=dev, epochs=epochs, batch_size=batch_size,
+                                 lr=lr, max_length=max_length, stride=stride, device=device, precision=precision,
+                                 seed=seed, threads=threads, limit=limit, time_budget_min=time_budget,
+                                 progress=progress))
 
 
 @train_app.command("claims")

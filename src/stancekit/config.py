@@ -57,6 +57,8 @@ class PipelineSection(Section):
     chunk_chars: int = Field(100_000, ge=1)
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
     indirect_quotes: bool = True
+    # a quote tagger folder (`stancekit train quotes`) in place of the quote rules; empty = rules
+    quotes_model: PathStr = ""
     threads: int | None = Field(None, ge=1)
     # corpus runs: spaCy worker processes, and the time budget of one document (seconds; 0 = none)
     workers: int = Field(1, ge=1)

@@ -272,7 +272,13 @@ class Pipeline:
                                                           "max_tokens": self.config.max_tokens})
         if "stancekit_entities" not in self.nlp.pipe_names:
             self.nlp.add_pipe("stancekit_entities")
-        if "stancekit_quotes" not in self.nlp.pipe_names:
+        if self.config.quotes_model and "stancekit_quote_tagger" not in self.nlp.pipe_names:
+            from .attribution import component  # noqa: F401 - registers the learned quote component
+
+            self.nlp.add_pipe("stancekit_quote_tagger", config={"model": self.config.quotes_model,
+                                                                "device": self.config.device,
+                                                                "max_tokens": self.config.max_tokens})
+        elif "stancekit_quotes" not in self.nlp.pipe_names and not self.config.quotes_model:
             self.nlp.add_pipe("stancekit_quotes", config={"indirect": self.config.indirect_quotes})
         self.analyser = Analyser(self.nlp, self.config)
         self._backend = backend

@@ -263,12 +263,18 @@ def polnear_documents(folder: Path, limit: int | None = None) -> list[tuple[str,
     return docs
 
 
-def build_nlp():
+def build_nlp(model: str | Path | None = None, device: str = "auto"):
+    """spaCy + entities + the quote rules, or with ``model`` the learned quote tagger in their place."""
     from ..ner import load_spacy
 
     nlp = load_spacy()
     nlp.add_pipe("stancekit_entities")
-    nlp.add_pipe("stancekit_quotes")
+    if model:
+        from ..attribution import component  # noqa: F401 - registers stancekit_quote_tagger
+
+        nlp.add_pipe("stancekit_quote_tagger", config={"model": str(model), "device": device})
+    else:
+        nlp.add_pipe("stancekit_quotes")
     return nlp
 
 
@@ -477,13 +483,17 @@ class SpeakerTally:
         return out
 
 
-def evaluate_quotes(path: Path | str, *, fmt: str = "polnear", limit: int | None = None, nlp=None) -> dict:
-    """Score the quote stage on ``path`` with protocol ``fmt`` (see the module doc)."""
+def evaluate_quotes(path: Path | str, *, fmt: str = "polnear", limit: int | None = None, nlp=None,
+                    model: str | Path | None = None, device: str = "auto") -> dict:
+    """Score the quote stage on ``path`` with protocol ``fmt`` (see the module doc); ``model``: a quote
+    tagger folder (``stancekit train quotes``) run in place of the rules."""
     path = Path(path)
     if fmt not in FORMATS:
         raise StancekitError(Errors.E014, fmt=fmt, known=", ".join(FORMATS))
     if not path.exists():
         raise StancekitError(Errors.E001, path=path)
+    if nlp is None and model:
+        nlp = build_nlp(model, device)
     if fmt == "polnear":
         return evaluate_polnear(path, limit=limit, nlp=nlp)
     if fmt == "cofenet":

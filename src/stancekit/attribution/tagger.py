@@ -1,0 +1,188 @@
+"""The attribution tagger at inference: windows through the engine, stitched, decoded, linked.
+
+1. Each document is tokenised once and cut into overlapping windows (:func:`~.data.make_windows`);
+   the windows of *all* documents of a call go through one :class:`~stancekit.engine.InferenceEngine`
+   run (token-budget, length-sorted batches across documents, bf16 where it pays, OOM split).
+2. Stitching: a word piece seen by several windows takes the logits of the window where it lies
+   farthest from an edge (most context on both sides); pieces are keyed by document character
+   offsets, so the result is one label sequence over the whole document.
+3. Decoding: BIO to character spans; an ``I-`` piece continues a span of the same role across
+   whitespace and line breaks (content runs over paragraphs), an ``I-`` after another role starts one.
+4. Linking (cue-centred, :func:`link`): every content goes to the nearest cue; a cue keeps the
+   nearest source in reach. A cue with several contents ("“A,” she said. “B.”") has one head
+   content, the others are its continuations. Cues without content are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import Errors, StancekitError
+from .data import LABELS, ROLES, Window, make_windows
+
+#: cost, in characters, of a paragraph break between a content or source and its cue
+PARAGRAPH_COST = 400
+#: the farthest a content may be from its cue (characters, with the paragraph cost)
+MAX_CUE_GAP = 600
+#: the farthest a source may be from its cue (characters, with the paragraph cost)
+MAX_SOURCE_GAP = 200
+
+
+@dataclass
+class TaggedSpan:
+    start: int
+    end: int
+    role: str
+    score: float = 0.0
+
+
+@dataclass
+class Attribution:
+    """One linked attribution: content with its cue and source (either may be missing)."""
+
+    content: TaggedSpan
+    cue: TaggedSpan | None = None
+    source: TaggedSpan | None = None
+    head: int | None = None  # index of the attribution this one continues (same cue)
+    extra: dict = field(default_factory=dict)
+
+
+def decode(pieces: Sequence[tuple[int, int]], label_ids: Sequence[int], probs: Sequence[float] | None = None,
+           labels: Sequence[str] = LABELS) -> list[TaggedSpan]:
+    """Character spans from per-piece BIO labels (see the module doc, step 3)."""
+    spans: list[TaggedSpan] = []
+    scores: list[list[float]] = []
+    prev_role = None
+    for k, ((a, b), lab) in enumerate(zip(pieces, label_ids)):
+        if a == b:
+            continue
+        tag = labels[int(lab)]
+        if tag == "O":
+            prev_role = None
+            continue
+        prefix, _, role = tag.partition("-")
+        p = float(probs[k]) if probs is not None else 1.0
+        if prefix == "I" and prev_role == role and spans:
+            spans[-1].end = b
+            scores[-1].append(p)
+        else:
+            spans.append(TaggedSpan(a, b, role))
+            scores.append([p])
+        prev_role = role
+    for s, sc in zip(spans, scores):
+        s.score = round(float(np.mean(sc)), 4)
+    return spans
+
+
+def _gap(text: str, x: TaggedSpan, y: TaggedSpan) -> int:
+    """Characters between two spans, plus :data:`PARAGRAPH_COST` per line break between them."""
+    a, b = (x.end, y.start) if x.end <= y.start else (y.end, x.start)
+    if a >= b:
+        return 0
+    between = text[a:b]
+    return (b - a) + PARAGRAPH_COST * between.count("\n")
+
+
+def link(text: str, spans: Sequence[TaggedSpan]) -> list[Attribution]:
+    """Attributions from decoded spans: cue-centred nearest-neighbour linking (module doc, step 4)."""
+    cues = [s for s in spans if s.role == "cue"]
+    contents = [s for s in spans if s.role == "content"]
+    sources = [s for s in spans if s.role == "source"]
+    out: list[Attribution] = []
+    by_cue: dict[int, int] = {}
+    for c in sorted(contents, key=lambda s: s.start):
+        best = min(range(len(cues)), key=lambda k: _gap(text, c, cues[k]), default=None)
+        if best is None or _gap(text, c, cues[best]) > MAX_CUE_GAP:
+            out.append(Attribution(content=c))
+            continue
+        if best in by_cue:  # a further content of the same cue: a continuation of its head
+            out.append(Attribution(content=c, cue=cues[best], head=by_cue[best]))
+            continue
+        by_cue[best] = len(out)
+        out.append(Attribution(content=c, cue=cues[best]))
+    for att in out:
+        if att.cue is None or att.head is not None:
+            continue
+        src = min(sources, key=lambda s: _gap(text, s, att.cue), default=None)
+        if src is not None and _gap(text, src, att.cue) <= MAX_SOURCE_GAP:
+            att.source = src
+    for att in out:
+        if att.head is not None:
+            att.source = out[att.head].source
+    return out
+
+
+class AttributionTagger:
+    """A trained tagger folder (``stancekit train quotes``) ready for inference through the engine."""
+
+    def __init__(self, path: str | Path, *, device: str = "auto", max_tokens: int = 16384,
+                 precision: str | None = None, stride: int | None = None):
+        from ..engine import InferenceEngine, load_hf, token_logits_head
+
+        path = Path(path)
+        meta_path = path / "stancekit_tagger.json"
+        if not meta_path.exists():
+            raise StancekitError(Errors.E010, source=str(path),
+                                 detail="not a quote tagger folder (no stancekit_tagger.json)")
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.labels = tuple(self.meta["labels"])
+        self.max_length = int(self.meta.get("max_length", 256))
+        self.stride = int(stride if stride is not None else self.meta.get("stride", 64))
+        self.tokenizer, model = load_hf(str(path), task="token-classification")
+        self.engine = InferenceEngine(model, self.tokenizer, device=device, max_tokens=max_tokens,
+                                      max_length=self.max_length, head=token_logits_head, precision=precision)
+        self.path = path
+
+    # -- public ----------------------------------------------------------------------------------
+    def windows(self, text: str) -> list[Window]:
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return make_windows(text, [tuple(o) for o in enc["offset_mapping"]], self.max_length - 2, self.stride)
+
+    def tag(self, texts: Sequence[str]) -> list[list[TaggedSpan]]:
+        """Role spans (document character offsets) of each text; one engine run for all windows."""
+        jobs = [(i, w) for i, t in enumerate(texts) for w in self.windows(t)]
+        if not jobs:
+            return [[] for _ in texts]
+        pieces = [texts[i][w.start:w.end] for i, w in jobs]
+        logits = self.engine.run(pieces, stack=False)
+        enc = self.tokenizer(pieces, truncation=True, max_length=self.max_length, return_offsets_mapping=True)
+        per_doc: list[dict[int, tuple[float, int, np.ndarray]]] = [{} for _ in texts]
+        for (i, w), rows, offsets in zip(jobs, logits, enc["offset_mapping"]):
+            stitch(per_doc[i], rows, offsets, w.start)
+        return [self._decode(seen) for seen in per_doc]
+
+    def attributions(self, texts: Sequence[str]) -> list[list[Attribution]]:
+        return [link(t, spans) for t, spans in zip(texts, self.tag(texts))]
+
+    # -- internals -------------------------------------------------------------------------------
+    def _decode(self, seen: dict[int, tuple[float, int, np.ndarray]]) -> list[TaggedSpan]:
+        keys = sorted(seen)
+        if not keys:
+            return []
+        rows = np.stack([seen[k][2] for k in keys])
+        z = rows - rows.max(-1, keepdims=True)
+        probs = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+        ids = probs.argmax(-1)
+        return decode([(k, seen[k][1]) for k in keys], ids, probs.max(-1), self.labels)
+
+
+def stitch(seen: dict[int, tuple[float, int, np.ndarray]], rows: np.ndarray, offsets, shift: int) -> None:
+    """Merge one window's per-piece logits into ``seen`` (start char → (centrality, end char, logits)):
+    a piece keeps the window where it is farthest from an edge (module doc, step 2)."""
+    real = [k for k, (a, b) in enumerate(offsets) if b > a]
+    n = len(real)
+    for pos, k in enumerate(real):
+        a, b = offsets[k]
+        centrality = min(pos, n - 1 - pos)
+        key = a + shift
+        if key not in seen or centrality > seen[key][0]:
+            seen[key] = (centrality, b + shift, rows[k])
+
+
+def roles_summary(spans: Sequence[TaggedSpan]) -> dict[str, int]:
+    return {r: sum(s.role == r for s in spans) for r in ROLES}

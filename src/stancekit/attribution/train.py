@@ -1,0 +1,255 @@
+"""``stancekit train quotes``: fine-tune a token tagger (BIO over source / cue / content).
+
+The loop is small on purpose: windows of every training document (:mod:`.data`) are shuffled,
+grouped by length into batches, and trained with AdamW and a linear warm-up/decay schedule.
+Precision: fp32 or bf16 autocast on CPU (bf16 where the CPU computes it natively), bf16 autocast or
+fp16 with a gradient scaler on CUDA. The output folder describes itself: ``model.safetensors``,
+``config.json`` (with the label map), the tokenizer, ``stancekit_tagger.json`` (labels, window
+settings, data, dev metrics, versions, timings) and a model card ``README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import random
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..errors import Errors, StancekitError
+from .data import LABELS, ROLES, AttributionDoc, encode_document, read_documents
+
+TRIM = " \t\n\r.,;:!?\"'“”‘’«»()[]—–-―"
+
+
+def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length (sorted in chunks of 50 batches) so padding stays small."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    out = []
+    for s in range(0, len(order), chunk):
+        part = sorted(order[s:s + chunk], key=lambda i: lengths[i])
+        out.extend(part[k:k + batch_size] for k in range(0, len(part), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def _collate(feats: list[dict], pad_id: int):
+    import torch
+
+    n = max(len(f["input_ids"]) for f in feats)
+    ids = torch.full((len(feats), n), pad_id, dtype=torch.long)
+    labels = torch.full((len(feats), n), -100, dtype=torch.long)
+    mask = torch.zeros((len(feats), n), dtype=torch.long)
+    for i, f in enumerate(feats):
+        k = len(f["input_ids"])
+        ids[i, :k] = torch.tensor(f["input_ids"])
+        labels[i, :k] = torch.tensor(f["labels"])
+        mask[i, :k] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def train_precision(device, precision: str | None) -> str:
+    """What the training forward passes run in: ``fp32``, ``bf16`` or ``fp16`` (see the module doc)."""
+    from .. import device as dev
+
+    precision = (precision or dev.default_precision()).lower()
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise StancekitError(Errors.E012, name="precision", detail=f"{precision!r}: auto, fp32, bf16 or fp16")
+    if precision == "fp16" and device.type != "cuda":
+        raise StancekitError(Errors.E012, name="precision", detail="fp16 needs a CUDA device")
+    if precision in ("fp32", "bf16", "fp16"):
+        return precision
+    return dev.effective_precision(device, "auto")
+
+
+def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str | Path,
+                 dev: str | Path | None = None, dev_fmt: str | None = None, epochs: float = 1.0,
+                 batch_size: int = 16, lr: float = 5e-5, max_length: int = 256, stride: int = 64,
+                 device: str = "auto", precision: str | None = None, seed: int = 13,
+                 threads: int | None = None, limit: int | None = None, time_budget_min: float | None = None,
+                 progress: Callable[[dict], None] | None = None, log_every: int = 20) -> dict:
+    """Train a tagger on ``data`` and write it to ``out`` (see the module doc). Returns the metadata.
+
+    ``time_budget_min`` stops training after that many minutes (the card says how far it got).
+    """
+    import torch
+
+    from .. import device as devmod
+    from ..engine import load_hf
+
+    out = Path(out)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    dev_device = devmod.resolve_device(device, threads=threads)
+    docs = read_documents(data, fmt, limit)
+    if not docs:
+        raise StancekitError(Errors.E001, path=data)
+    tokenizer, model = load_hf(base, task="token-classification", num_labels=len(LABELS))
+    model.config.id2label = dict(enumerate(LABELS))
+    model.config.label2id = {lab: i for i, lab in enumerate(LABELS)}
+    feats = [f for d in docs for f in encode_document(tokenizer, d, max_length=max_length, stride=stride)]
+    lengths = [len(f["input_ids"]) for f in feats]
+    used = train_precision(dev_device, precision)
+    model.to(dev_device).train()
+    steps_per_epoch = math.ceil(len(feats) / batch_size)
+    total = max(1, int(round(steps_per_epoch * epochs)))
+    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    warmup = max(1, int(0.06 * total))
+    t0 = time.perf_counter()
+
+    def lr_factor(s: int) -> float:
+        """Linear warm-up, then linear decay to 0 over the steps or the time budget, whichever ends first."""
+        done = s / total
+        if time_budget_min:
+            done = max(done, (time.perf_counter() - t0) / (60 * time_budget_min))
+        return max(0.0, min((s + 1) / warmup, (1 - done) / max(1e-9, 1 - warmup / total)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
+    scaler = torch.amp.GradScaler("cuda") if used == "fp16" else None
+    pad_id = tokenizer.pad_token_id or 0
+    step, seen_tokens, loss_sum, stopped = 0, 0, 0.0, None
+    epoch_times: list[float] = []
+    while step < total and stopped is None:
+        t_epoch = time.perf_counter()
+        for idx in _batches(lengths, batch_size, rng):
+            if step >= total:
+                break
+            if time_budget_min is not None and time.perf_counter() - t0 > 60 * time_budget_min:
+                stopped = f"time budget of {time_budget_min} min reached"
+                break
+            batch = devmod.to_device(_collate([feats[i] for i in idx], pad_id), dev_device)
+            with devmod.autocast(dev_device, "fp32" if used == "fp32" else "bf16") if used != "fp16" \
+                    else torch.autocast("cuda", dtype=torch.float16):
+                loss = model(**batch).loss
+            optim.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.unscale_(optim)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                scaler.step(optim)
+                scaler.update()
+            else:
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optim.step()
+            sched.step()
+            step += 1
+            seen_tokens += int(batch["attention_mask"].sum())
+            loss_sum += float(loss.detach())
+            if progress is not None and (step % log_every == 0 or step == total):
+                el = time.perf_counter() - t0
+                progress({"step": step, "total_steps": total, "loss": loss_sum / log_every if step % log_every == 0
+                          else loss_sum, "elapsed_s": round(el, 1), "tokens_per_s": round(seen_tokens / el, 1)})
+                loss_sum = 0.0
+        epoch_times.append(time.perf_counter() - t_epoch)
+    train_s = time.perf_counter() - t0
+    model.eval()
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    meta = {
+        "kind": "stancekit-quote-tagger", "labels": list(LABELS), "max_length": max_length, "stride": stride,
+        "base": str(base), "data": {"path": str(data), "format": fmt, "documents": len(docs),
+                                    "windows": len(feats), "tokens": sum(lengths)},
+        "training": {"epochs": epochs, "steps": step, "total_steps": total, "batch_size": batch_size, "lr": lr,
+                     "seed": seed, "device": str(dev_device), "precision": used, "threads": torch.get_num_threads(),
+                     "seconds": round(train_s, 1), "tokens_per_s": round(seen_tokens / max(train_s, 1e-9), 1),
+                     "seconds_per_epoch": round(train_s / max(step / steps_per_epoch, 1e-9), 1),
+                     "stopped_early": stopped},
+        "versions": _versions(),
+    }
+    _write_meta(out, meta)
+    if dev is not None:
+        meta["dev"] = evaluate_tagger(out, dev, fmt=dev_fmt or fmt, device=device)
+        _write_meta(out, meta)
+    return meta
+
+
+def _write_meta(out: Path, meta: dict) -> None:
+    (out / "stancekit_tagger.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(model_card(meta), encoding="utf-8")
+
+
+def _versions() -> dict:
+    import torch
+    import transformers
+
+    from .. import __version__
+
+    return {"stancekit": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
+            "python": platform.python_version()}
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a] in TRIM:
+        a += 1
+    while b > a and text[b - 1] in TRIM:
+        b -= 1
+    return a, b
+
+
+def span_scores(docs: Sequence[AttributionDoc], predicted: Sequence[Sequence]) -> dict:
+    """Exact-match P/R/F1 per role of the tagger's own spans (trimmed of punctuation and spaces)."""
+    out = {}
+    for role in ROLES:
+        tp = n_pred = n_gold = 0
+        for d, spans in zip(docs, predicted):
+            gold = {_trim(d.text, s.start, s.end) for s in d.spans if s.role == role}
+            pred = {_trim(d.text, s.start, s.end) for s in spans if s.role == role}
+            tp, n_pred, n_gold = tp + len(gold & pred), n_pred + len(pred), n_gold + len(gold)
+        p = tp / n_pred if n_pred else 0.0
+        r = tp / n_gold if n_gold else 0.0
+        out[role] = {"precision": round(p, 4), "recall": round(r, 4),
+                     "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0, "gold": n_gold, "pred": n_pred}
+    return out
+
+
+def evaluate_tagger(model_dir: str | Path, data: str | Path, *, fmt: str = "polnear", device: str = "auto",
+                    limit: int | None = None) -> dict:
+    """The tagger's span scores on labelled data (no parser, no speaker resolution) and its speed."""
+    from .tagger import AttributionTagger
+
+    docs = read_documents(data, fmt, limit)
+    tagger = AttributionTagger(model_dir, device=device)
+    t0 = time.perf_counter()
+    predicted = tagger.tag([d.text for d in docs])
+    seconds = time.perf_counter() - t0
+    st = tagger.engine.stats
+    return {"path": str(data), "format": fmt, "documents": len(docs), "spans_exact": span_scores(docs, predicted),
+            "seconds": round(seconds, 1), "tokens_per_s": round(st.real_tokens / max(seconds, 1e-9), 1),
+            "precision": tagger.engine.compute_precision}
+
+
+def model_card(meta: dict) -> str:
+    tr, data = meta["training"], meta["data"]
+    lines = [
+        "---", "library_name: stancekit", "pipeline_tag: token-classification", "---", "",
+        "# stancekit quote tagger", "",
+        "A token tagger for attribution (BIO over source / cue / content), trained with "
+        "`stancekit train quotes`. Use it with `stancekit run --quotes-model DIR` or "
+        "`[pipeline] quotes_model = \"DIR\"`.", "",
+        f"- Base model: `{meta['base']}`",
+        f"- Training data: `{data['path']}` (format `{data['format']}`): {data['documents']} documents, "
+        f"{data['windows']} windows, {data['tokens']} word pieces",
+        f"- Windows: {meta['max_length']} word pieces, stride {meta['stride']}",
+        f"- Training: {tr['steps']}/{tr['total_steps']} steps ({tr['epochs']} epochs asked), batch {tr['batch_size']}, "
+        f"lr {tr['lr']}, seed {tr['seed']}, {tr['device']} {tr['precision']}, {tr['threads']} threads, "
+        f"{tr['seconds']} s ({tr['seconds_per_epoch']} s per epoch, {tr['tokens_per_s']} tokens/s)"
+        + (f"; stopped early: {tr['stopped_early']}" if tr.get("stopped_early") else ""),
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
+    ]
+    if meta.get("dev"):
+        d = meta["dev"]
+        lines += [f"## Dev metrics (tagger spans, exact match): `{d['path']}`", "",
+                  "| role | precision | recall | F1 | gold | predicted |", "|---|---|---|---|---|---|"]
+        for role, s in d["spans_exact"].items():
+            lines.append(f"| {role} | {s['precision']} | {s['recall']} | {s['f1']} | {s['gold']} | {s['pred']} |")
+        lines += ["", f"Inference: {d['tokens_per_s']} tokens/s ({d['precision']}).", ""]
+    lines += ["## Licence of the data", "",
+              "Weights inherit the terms of the training data; weights trained on research-only corpora "
+              "(PolNeAR) must not be redistributed.", ""]
+    return "\n".join(lines)
