@@ -617,8 +617,12 @@ def _left_subject(verb: Token) -> Token | None:
     tok = best = verb.doc[i]
     if tok.pos_ == "PRON" or tok.ent_type_ == "PERSON":  # "… board of the Post Trump said": Trump
         return tok
-    while floor <= tok.head.i < verb.i and tok.head.pos_ in ("NOUN", "PROPN", "ADP"):
-        tok = tok.head
+    # climb at most one step per token of the sentence, and never past a root (its head is itself)
+    for _ in range(len(verb.sent)):
+        head = tok.head
+        if head is tok or not (floor <= head.i < verb.i) or head.pos_ not in ("NOUN", "PROPN", "ADP"):
+            break
+        tok = head
         if tok.pos_ in ("NOUN", "PROPN"):
             best = tok
     return best
