@@ -104,6 +104,9 @@ def run(
                           targets=list(target) if target else None, stance_backend=backend, stance_model=model,
                           claims=False if no_claims else None, workers=workers, doc_timeout=doc_timeout,
                           quotes_model=quotes_model)
+        if not cfg.targets:
+            typer.echo("No target given (--target NAME or a target file): quotes, speakers and claims are "
+                       "written with empty stances.", err=True)
         rows: list = []
         show_bar = not quiet and not log_json and sys.stderr.isatty()
         progress = RunProgress(count_units(inputs) if (show_bar or log_json) else None, log_json=log_json,
