@@ -36,4 +36,4 @@ def pipeline(nlp):
     """The full default pipeline (fewshot stance on the bundled encoder), loaded once per session."""
     import stancekit
 
-    return stancekit.load(nlp=nlp)
+    return stancekit.load(nlp=nlp, targets=["certification"])

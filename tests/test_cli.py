@@ -77,7 +77,7 @@ def test_refuses_to_overwrite_then_force_and_resume(run_dir, corpus):
     res = _run("run", str(corpus), "--out", str(out))
     assert res.returncode == 2
     assert "E002" in res.stderr and "Traceback" not in res.stderr
-    res = _run("run", str(corpus), "--out", str(out), "--resume", "--quiet")
+    res = _run("run", str(corpus), "--out", str(out), "--target", "certification", "--resume", "--quiet")
     assert res.returncode == 0, res.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["this_run"]["skipped_done"] == 3  # two documents and the bad line
