@@ -36,7 +36,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _bucketed_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Shuffled batches of similar length: shuffle, sort inside chunks of 50 batches, shuffle batches."""
     idx = list(range(len(lengths)))
     rng.shuffle(idx)
@@ -230,7 +230,7 @@ def _stance_batches(cfg: StanceTraining, rows: Sequence[StanceRow], labels: Sequ
     rng = random.Random(cfg.seed)
 
     def epoch_batches():
-        return iter(_bucketed_batches(lengths, cfg.batch_size, rng))
+        return iter(bucketed_batches(lengths, cfg.batch_size, rng))
 
     def loss_fn(idx: list[int]):
         y = torch.tensor([labels[i] for i in idx]).to(device)

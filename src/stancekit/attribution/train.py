@@ -20,21 +20,10 @@ from typing import Callable, Sequence
 
 from ..errors import Errors, StancekitError
 from .data import LABELS, ROLES, AttributionDoc, encode_document, read_documents
+from ..train import bucketed_batches
 
 TRIM = " \t\n\r.,;:!?\"'“”‘’«»()[]—–-―"
 
-
-def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Shuffled batches of similar length (sorted in chunks of 50 batches) so padding stays small."""
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    chunk = batch_size * 50
-    out = []
-    for s in range(0, len(order), chunk):
-        part = sorted(order[s:s + chunk], key=lambda i: lengths[i])
-        out.extend(part[k:k + batch_size] for k in range(0, len(part), batch_size))
-    rng.shuffle(out)
-    return out
 
 
 def _collate(feats: list[dict], pad_id: int):
@@ -115,7 +104,7 @@ def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str 
     epoch_times: list[float] = []
     while step < total and stopped is None:
         t_epoch = time.perf_counter()
-        for idx in _batches(lengths, batch_size, rng):
+        for idx in bucketed_batches(lengths, batch_size, rng):
             if step >= total:
                 break
             if time_budget_min is not None and time.perf_counter() - t0 > 60 * time_budget_min:
