@@ -56,7 +56,7 @@ def test_rendered_article_in_chromium(browser, article, tmp_path):
     assert set(marks) <= {q["text"] for q in result.quotes}
     names = browser.evaluate("[...document.querySelectorAll('.sk-speakers .sk-name')].map(n => n.textContent)")
     expected = {s["name"] for s in result.speakers if s.get("name")}
-    assert set(names) == expected and "Pedro Sánchez" in names
+    assert set(names) == expected and "Adriana Velandia" in names
     # every mention and label link lands on a speaker entry; following one scrolls to it
     dangling = browser.evaluate("[...document.querySelectorAll('a[href^=\"#\"]')]"
                                 ".filter(a => !document.querySelector(a.getAttribute('href'))).length")

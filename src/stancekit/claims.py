@@ -1,8 +1,8 @@
 """Claim stage: check-worthy factual claims, who makes them, and the quantities they state.
 
 A *claim* is a clause or sentence that asserts something a fact-checker could verify: a statistic
-("some 850 tonnes in 2024"), a comparison or superlative ("the highest since …"), a dated event
-("in 1996 …"), a causal statement or a prediction with numbers. Opinions, scene description,
+("some 3,400 new jobs in 2023"), a comparison or superlative ("the highest since …"), a dated event
+("in 2011 …"), a causal statement or a prediction with numbers. Opinions, scene description,
 feelings and procedure are not claims. The algorithm, step by step:
 
 1. the document is cut into *units*: spaCy sentences, split again at line breaks and, when both
