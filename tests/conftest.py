@@ -12,6 +12,18 @@ SHARED = REPO.parent / "shared"
 SEED = SHARED / "seeds" / "000_d6fffc65d73dbad0.txt"
 SAMPLE = REPO / "corpora" / "sample"
 
+# Fixtures that load the real default models (the spaCy pipeline, the MiniLM encoder): a test that
+# uses one is marked ``slow`` here, so `make test-fast` (-m "not slow") leaves it out. Tests that
+# load a model themselves carry ``@pytest.mark.slow``. The markers are declared in pyproject.toml
+# and --strict-markers refuses any other.
+MODEL_FIXTURES = frozenset({"nlp", "pipeline", "detector", "service", "article", "cli_run"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory):

@@ -55,6 +55,7 @@ def test_hf_ner_component_sets_entities_per_sentence_window(tiny_token_classifie
     assert len(docs) == 2 and list(docs[1].ents) == []
 
 
+@pytest.mark.slow
 def test_pipeline_uses_hf_ner_from_config(tiny_token_classifier):
     import stancekit
     from stancekit.ner import load_spacy

@@ -60,6 +60,7 @@ def test_random_parses_end(vocab, data):
             _left_subject(tok)
 
 
+@pytest.mark.slow
 def test_real_fragment_parse_runs_through_the_quote_stage():
     from stancekit.ner import load_spacy
 

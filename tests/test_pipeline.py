@@ -151,6 +151,7 @@ def test_seed_article_direct_quotes_are_named(pipeline):
         assert speakers[key] == name, (start, speakers[key])
 
 
+@pytest.mark.slow
 def test_components_register_through_spacy_entry_points():
     """A spaCy user adds the stages by name without importing stancekit first."""
     import subprocess

@@ -215,12 +215,13 @@ def serve(
     batch_wait_ms: float = typer.Option(5.0, "--batch-wait-ms", min=0, help="Wait for more requests to batch."),
 ):
     """Serve the pipeline over HTTP (POST /v1/analyze, GET /v1/targets, GET /health, docs at /docs)."""
+    from .extras import require
+
     try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:  # the serve extra is not installed
-        typer.echo(f"stancekit: {exc}. Install the service extra: pip install 'stancekit[serve]'", err=True)
-        raise typer.Exit(code=2)
+        require("fastapi", "serve")
+        require("uvicorn", "serve")
+    except StancekitError as exc:  # the serve extra is not installed
+        _fail(exc)
     from .serve import ServiceLimits, serve as run_service
 
     limits = ServiceLimits(max_docs=max_docs, max_chars=max_chars, batch_size=batch_size, batch_wait_ms=batch_wait_ms)

@@ -29,6 +29,7 @@ class Errors(str, Enum):
     E020 = "A {kind} record of document '{doc_id}' does not match {schema}: {detail} (--strict)."
     E015 = "Cannot resume {path}: the {what} differ from the run's manifest ({detail}). Use --resume-anyway to mix them, or a new --out."
     E016 = "Ray engine unavailable: {detail}. Install it with `pip install \"stancekit[ray]\"`."
+    E017 = "{what} needs the optional package '{module}' ({detail}). Install it with `pip install \"stancekit[{extra}]\"`."
     # per-document problems (recorded in errors.jsonl; the run goes on)
     E101 = "Line {line} of {source} is not valid JSON: {detail}"
     E102 = "Record has no usable 'text' field (line {line} of {source})."

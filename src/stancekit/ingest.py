@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator, Union
 
 from .errors import DocumentError, Errors, StancekitError
+from .extras import require
 
 TEXT_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -305,8 +306,8 @@ def _is_json_object(line: str) -> bool:
 
 
 def html_to_document(html: str | bytes, *, doc_id: str, source: str, url: str | None = None) -> Item:
-    """Extract the article text (and title, date) from an HTML page with trafilatura."""
-    import trafilatura
+    """Extract the article text (and title, date) from an HTML page with trafilatura (the html extra)."""
+    trafilatura = require("trafilatura", "html")
 
     if isinstance(html, bytes):
         html = html.decode("utf-8", errors="replace")
@@ -334,7 +335,8 @@ def read_warc(path: Path) -> Iterator[Item]:
     A file that is not a WARC, and a compressed archive cut short, give an error record (E105)
     after the records read before the problem.
     """
-    from warcio.archiveiterator import ArchiveIterator
+    ArchiveIterator = require("warcio.archiveiterator", "warc").ArchiveIterator
+    require("trafilatura", "html")  # here, not per record, where E017 would become an E105 record
 
     stem = _stem(path)
     index = n_records = 0

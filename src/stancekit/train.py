@@ -171,7 +171,9 @@ def _read_rows(cfg: StanceTraining) -> tuple[list[StanceRow], list[dict]]:
 
 
 def _quiet_libraries() -> None:
-    import datasets
+    from .extras import require
+
+    datasets = require("datasets", "train")
     import transformers
 
     datasets.disable_progress_bars()
