@@ -9,7 +9,7 @@ Three timings over the same documents, each the best of R runs after one warm-up
 * ``parse``: the spaCy pipeline with the entity and quote components, for scale (the claim stage runs
   on its output).
 
-    python benchmarks/bench_claims.py [--data DIR] [--repeat R] [--copies K] [--model HEAD] [--json out.json]
+    python benchmarks/bench_claims.py [--data DIR] [--repeat R] [--copies K] [--limit N] [--model HEAD] [--threads T] [--json out.json]
 
 Documents: ``DIR/*.txt``, or a folder of CLEF TSV files (one sentence per line, laid out as a transcript), by
 default ``corpora/sample/articles`` repeated ``--copies`` times. Prints one JSON object.
@@ -27,13 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_texts(data: Path, copies: int) -> list[str]:
+def load_texts(data: Path, copies: int, limit: int | None = None) -> list[str]:
     if any(data.glob("*.tsv")):
         from stancekit.evaluate.claims import read_clef
 
         texts = [d.layout()[0] for d in read_clef(data)]
     else:
         texts = [f.read_text(encoding="utf-8") for f in sorted(data.glob("*.txt"))]
+    texts = texts[:limit] if limit else texts
     if not texts:
         raise SystemExit(f"no .txt or .tsv documents in {data}")
     return texts * copies
@@ -53,17 +54,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / "corpora" / "sample" / "articles")
     ap.add_argument("--copies", type=int, default=5, help="repeat the documents K times")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N documents (sorted by name)")
     ap.add_argument("--repeat", type=int, default=3, help="best of R runs")
     ap.add_argument("--model", type=Path, default=None, help="check-worthiness head JSON (default: bundled)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
     from stancekit.claims import ClaimDetector, _default_detector, claim_units, find_claims
     from stancekit.ner import load_spacy
 
-    texts = load_texts(args.data, args.copies)
+    texts = load_texts(args.data, args.copies, args.limit)
     nlp = load_spacy()
     nlp.add_pipe("stancekit_entities")
     nlp.add_pipe("stancekit_quotes")
@@ -79,7 +85,8 @@ def main() -> None:
     n = len(units)
     result = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "python": platform.python_version()},
+                    "python": platform.python_version(),
+                    "load_avg_1m_at_start": round(os.getloadavg()[0], 2)},
         "data": str(args.data), "documents": len(texts), "copies": args.copies, "units": n,
         "words": sum(len(t.split()) for t in texts), "head": detector.describe(),
         "head_scoring": {"seconds": round(head_s, 3), "sentences_per_s": round(n / head_s, 1)},

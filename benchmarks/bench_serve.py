@@ -174,7 +174,8 @@ def main() -> None:
     args = ap.parse_args()
     arts = articles(args.n)
     result: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                                "python": platform.python_version()},
+                                "python": platform.python_version(),
+                    "load_avg_1m_at_start": round(os.getloadavg()[0], 2)},
                     "articles": len(arts), "distinct_texts": len({a["text"] for a in arts}),
                     "words_per_article": round(statistics.fmean(len(a["text"].split()) for a in arts)),
                     "target": args.target}
