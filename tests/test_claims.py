@@ -401,6 +401,25 @@ def test_grouped_folds_never_split_a_document(tmp_path):
     assert sorted(i for _, te in folds_of(sets, folds=3) for i in te) == list(range(26))
 
 
+def test_train_split_never_holds_a_dev_document_and_eval_flags_seen_ones(tmp_path, nlp):
+    from stancekit.claims import read_training_sets, train_head
+    from stancekit.evaluate.claims import evaluate_clef, read_clef
+
+    folder = _clef_folder(tmp_path)
+    train_ids = {d.doc_id for d in read_clef(folder, split="train")}
+    dev_ids = {d.doc_id for d in read_clef(folder, split="dev")}
+    assert dev_ids == {"d_debate"} and not train_ids & dev_ids and train_ids | dev_ids == set(CLEF_DOCS)
+    sets = read_training_sets([folder], split="train")
+    assert {g.split(":", 1)[1] for g in sets.groups} == train_ids
+    dev_texts = {t for d in read_clef(folder, split="dev") for *_, t, _ in d.lines}
+    assert not dev_texts & set(sets.texts)
+    card = train_head(sets, tmp_path / "h.json", encoder=None, folds=2)
+    assert card["clef_documents"] == sorted(train_ids) and card["documents"] == 3
+    det = ClaimDetector(head_path=tmp_path / "h.json")
+    assert evaluate_clef(folder, nlp=nlp, detector=det, split="dev")["seen_in_training"] == []
+    assert evaluate_clef(folder, nlp=nlp, detector=det, split="all")["seen_in_training"] == sorted(train_ids)
+
+
 def test_tiny_encoder_head_is_calibrated_saved_and_checked(tmp_path, tiny_encoder):
     from stancekit.claims import read_training_sets, shared_encoder, train_head
 

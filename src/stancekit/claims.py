@@ -616,7 +616,10 @@ def train_head(data: TrainingSet, out: str | Path, *, encoder: str | None = DEFA
     params["threshold"] = float(threshold) if threshold != "auto" else \
         (0.5 if rate >= 0.2 else card["best_f1_threshold"])
     params["training"]["sources"] = sorted({Path(s).name for s in data.sources})
-    params["training"]["documents"] = len({g for g in data.groups if g.startswith("clef:")})
+    clef_docs = sorted({g[len("clef:"):] for g in data.groups if g.startswith("clef:")})
+    params["training"]["documents"] = len(clef_docs)
+    if clef_docs:  # lets an evaluation refuse to report on documents the head was trained on
+        params["training"]["clef_documents"] = clef_docs
     params["cv"] = {k: v for k, v in card.items() if not k.startswith("_")}
     params["cv"]["selected_by"] = key
     params["cv"]["trials"] = [{**s.card(), key: cd[key], "f1": cd["f1"]} for s, cd in trials]

@@ -300,7 +300,11 @@ def eval_claims(
         nlp.add_pipe("stancekit_entities")
         nlp.add_pipe("stancekit_quotes")
         if fmt == "clef":
-            return evaluate_clef(gold, nlp=nlp, detector=detector, split=split, min_score=min_score, limit=limit)
+            res = evaluate_clef(gold, nlp=nlp, detector=detector, split=split, min_score=min_score, limit=limit)
+            if res["seen_in_training"]:
+                typer.echo(f"warning: the head was trained on {len(res['seen_in_training'])} of these documents "
+                           f"({', '.join(res['seen_in_training'])}); these numbers are not held out", err=True)
+            return res
         return evaluate_claims(gold, articles or gold.parent / "articles", nlp=nlp, detector=detector,
                                min_score=detector.threshold if min_score is None else min_score, limit=limit)
 

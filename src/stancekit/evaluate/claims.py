@@ -430,6 +430,12 @@ def digit_length_baseline(sentence: str) -> float:
     return float(any(ch.isdigit() for ch in sentence)) * 1000 + len(sentence.split())
 
 
+def trained_on(detector) -> list[str]:
+    """CLEF document ids listed in a head's training card (empty for heads trained on team data only)."""
+    params = getattr(detector, "params", None) or {}
+    return list((params.get("training") or {}).get("clef_documents") or [])
+
+
 def evaluate_clef(path: str | Path, *, nlp, detector=None, split: str = "all", min_score: float | None = None,
                   limit: int | None = None) -> dict:
     """Check-worthiness ranking on CLEF documents through the claim stage (see the module doc)."""
@@ -438,6 +444,7 @@ def evaluate_clef(path: str | Path, *, nlp, detector=None, split: str = "all", m
     detector = detector if detector is not None else _default_detector()
     threshold = detector.threshold if min_score is None else min_score
     docs = read_clef(path, split=split)[:limit] if limit else read_clef(path, split=split)
+    seen = sorted({d.doc_id for d in docs} & set(trained_on(detector)))
     ranked, baseline, per_doc = [], [], []
     tp = fp = fn = 0
     claimer_n = claimer_ok = tagged = n_claims = 0
@@ -472,6 +479,7 @@ def evaluate_clef(path: str | Path, *, nlp, detector=None, split: str = "all", m
                         **{k: v for k, v in ranking_metrics([ranked[-1]]).items() if k != "documents"}})
     p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     return {"data": str(path), "split": split, "documents": len(docs), "threshold": threshold,
+            "seen_in_training": seen,
             "sentences": sum(len(d.lines) for d in docs), "positives": sum(sum(l) for l, _ in ranked),
             **ranking_metrics(ranked),
             "f1": {"precision": p, "recall": r, "f1": round(2 * p * r / (p + r), 4) if p and r else 0.0},
