@@ -14,7 +14,7 @@ import pytest
 from stancekit.evaluate import leakage
 from stancekit.evaluate.leakage import Candidate, Reference, find_leaks
 
-FILES = leakage.shipped_files()
+FILES = leakage.shipped_files() + leakage.dev_files()
 IDS = [leakage.file_label(f) for f in FILES]
 
 
@@ -24,7 +24,7 @@ def _candidates() -> list[Candidate]:
 
 @pytest.fixture(scope="module")
 def local_leaks():
-    return find_leaks(_candidates(), leakage.local_references())
+    return [lk for lk in find_leaks(_candidates(), leakage.local_references()) if not leakage.is_self_match(lk)]
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,23 @@ def test_every_shipped_file_is_read():
     cands = _candidates()
     assert sum(c.file.endswith("certification.toml") and c.row.startswith("examples[") for c in cands) >= 30
     assert sum(c.file.endswith("stance_general.jsonl") for c in cands) >= 500
+    assert sum(c.file.endswith("stance-dev/dev.jsonl") for c in cands) >= 400
+
+
+def test_stance_dev_set_is_independent_of_the_general_set():
+    """The dev set is never trained on: no target of it is a general-set target, no sentence is shared
+    (the leakage tests above check the wording: every dev row is a strict reference for the general set)."""
+    import json
+
+    dev_path = Path(leakage.repo_root()) / "corpora" / "stance-dev" / "dev.jsonl"
+    dev = [json.loads(ln) for ln in dev_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    general = leakage.DATA_DIR / "stance_general.jsonl"
+    gen = [json.loads(ln) for ln in general.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    assert len(dev) >= 400 and len({r["target"] for r in dev}) >= 10
+    counts = {lab: sum(r["label"] == lab for r in dev) for lab in ("favor", "against", "neutral")}
+    assert max(counts.values()) - min(counts.values()) <= 0.05 * len(dev), counts
+    assert not {r["target"].lower() for r in dev} & {r["target"].lower() for r in gen}
+    assert not {r["text"] for r in dev} & {r["text"] for r in gen}
 
 
 def test_copied_five_gram_is_found():

@@ -141,19 +141,42 @@ def run(
                f"({manifest['timings_s']['total']:.1f} s)")
 
 
+def table_targets(targets: list) -> list[tuple[str, str]]:
+    """``(id, name)`` of each configured target (a shipped name or a target file's path): stance records
+    carry the target's ``id``; the console shows its ``name``."""
+    from .targets import Target, load_target
+
+    out = []
+    for t in targets:
+        if isinstance(t, Target):
+            out.append((t.id, t.name))
+            continue
+        try:
+            tg = load_target(t)
+            out.append((tg.id, tg.name))
+        except StancekitError:
+            out.append((str(t), str(t)))
+    return out
+
+
 def _print_table(quotes: list, targets: list) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    target = targets[0] if targets else None
-    table = Table(title=f"Quotes (stance toward '{target}')" if target else "Quotes", show_lines=False)
-    for col in ("document", "speaker", "role", "quote", "stance", "score"):
+    shown = table_targets(targets)[:3]
+    title = "Quotes" + (f" (stance toward '{shown[0][1]}')" if len(shown) == 1 else "")
+    table = Table(title=title, show_lines=False)
+    for col in ("document", "speaker", "role", "quote"):
         table.add_column(col, overflow="fold")
+    for _, name in shown:  # one stance column per target (at most three), headed by the target's name
+        table.add_column(_shorten(name, 40), overflow="fold")
     for q in quotes:
         sp = q.get("speaker") or {}
-        st = next((s for s in q.get("stances", []) if s["target"] == target), None)
-        table.add_row(q["doc_id"], sp.get("name") or "?", sp.get("role") or "", _shorten(q["text"]),
-                      st["label"] if st else "", f"{st['score']:.2f}" if st else "")
+        cells = []
+        for tid, _ in shown:
+            st = next((s for s in q.get("stances", []) if s["target"] == tid), None)
+            cells.append(f"{st['label']} {st['score']:.2f}" if st else "")
+        table.add_row(q["doc_id"], sp.get("name") or "?", sp.get("role") or "", _shorten(q["text"]), *cells)
     Console(width=160).print(table)
 
 
@@ -263,13 +286,18 @@ def eval_stance(
     device: str = typer.Option("auto", "--device"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N rows."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t",
+                                               help="Target file (TOML) or shipped target name, repeatable: used "
+                                                    "for the rows whose target is its name, id, file stem or an "
+                                                    "alias (aliases, keywords and examples count as in a run). "
+                                                    "Other rows keep their target text as a free-text target."),
 ):
     """Macro-F1, per-class and per-target F1, confusion matrix (SemEval F_avg, VAST splits)."""
     from .evaluate.stance import evaluate_stance
 
     _report(lambda: evaluate_stance(data, fmt=fmt, backend=backend, model=model, shots=shots, train=train,
                                     train_format=train_format, predictions=predictions, device=device,
-                                    limit=limit), json_out)
+                                    limit=limit, target_files=list(target) if target else None), json_out)
 
 
 @eval_app.command("claims")

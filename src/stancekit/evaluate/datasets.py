@@ -110,6 +110,6 @@ def read_jsonl(path: Path) -> list[StanceRow]:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
             raise StancekitError(Errors.E101, line=i + 1, source=path, detail=str(exc)) from exc
-        rows.append(StanceRow(id=rec.get("id", i), target=str(rec["target"]), text=str(rec["text"]),
+        rows.append(StanceRow(id=rec.get("id", i), target=str(rec.get("target") or ""), text=str(rec["text"]),
                               label=rec.get("label"), split=rec.get("split")))
     return rows

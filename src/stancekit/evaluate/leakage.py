@@ -4,7 +4,8 @@ evaluate on.
 Candidates are the sentences stancekit learns from: every target example (``configs/targets/*.toml``)
 and every training sentence in ``src/stancekit/data/`` (the ``text`` fields of JSON lines, the strings
 of TOML/JSON files, the non-comment lines of ``.txt`` lists). References are the texts we measure on:
-the quotes and sentences of ``corpora/sample`` and ``corpora/news-dev``, and, when the shared folder is
+the quotes and sentences of ``corpora/sample`` and ``corpora/news-dev``, the rows of our stance dev set
+(``corpora/stance-dev``, itself checked like a shipped file), and, when the shared folder is
 present, the demo article (``seeds/*.txt``) and the evaluation data (PolNeAR, SemEval-2016, VAST,
 CLEF 2019).
 
@@ -344,9 +345,34 @@ def sample_corpora() -> list[Path]:
     return [p for p in (base / "sample", base / "news-dev") if p.is_dir()]
 
 
+def dev_files() -> list[Path]:
+    """Our own labelled evaluation sets (``corpora/stance-dev/*.jsonl``): checked like shipped files (they
+    must not copy evaluation data or the demo article) and used as references (nothing we train on may
+    copy them)."""
+    folder = repo_root() / "corpora" / "stance-dev"
+    return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+
+
+def jsonl_references(path: Path) -> Iterator[Reference]:
+    """The ``text`` of every row of a JSONL file, sources named ``<file label>:<line>``."""
+    label = file_label(path)
+    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            text = json.loads(line).get("text")
+            if isinstance(text, str):
+                yield Reference(f"{label}:{i}", text)
+
+
+def is_self_match(leak: "Leak") -> bool:
+    """A candidate matched against the file it comes from (a dev set is both candidate and reference)."""
+    return leak.reference.source.startswith(leak.candidate.file + ":")
+
+
 def local_references() -> Iterator[Reference]:
     for folder in sample_corpora():
         yield from corpus_references(folder)
+    for path in dev_files():
+        yield from jsonl_references(path)
 
 
 def shared_references(shared: Path) -> Iterator[Reference]:
@@ -367,13 +393,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=None, help="shared folder (default $STANCEKIT_SHARED or ../shared)")
     ap.add_argument("--no-shared", action="store_true", help="check against corpora/ only")
     args = ap.parse_args(argv)
-    files = args.files or shipped_files()
+    files = args.files or shipped_files() + dev_files()
     cands = [c for f in files for c in candidates_from_file(f, label=file_label(f))]
     shared = None if args.no_shared else (args.shared if args.shared else find_shared())
     refs: Iterable[Reference] = local_references()
     if shared is not None:
         refs = _chain(refs, shared_references(shared))
-    leaks = find_leaks(cands, refs)
+    leaks = [lk for lk in find_leaks(cands, refs) if not is_self_match(lk)]
     print(f"checked {len(cands)} sentences from {len(files)} files against corpora/"
           + (f" and {shared}" if shared else " (no shared folder)"))
     by_file: dict[str, list[Leak]] = defaultdict(list)

@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from ..targets import LABELS
+from ..targets import LABELS, Target
 from .datasets import StanceRow, read_stance_data
 
 
@@ -89,11 +89,44 @@ def make_backend(backend: str, *, model: str | None = None, device: str = "auto"
     return get_backend(backend, device=device, threads=threads, **options)
 
 
+def match_target_files(row_targets: Sequence[str], files: Sequence[str | Path]) -> dict[str, Target]:
+    """Which data-set target strings each target file (``configs/targets/*.toml`` or a shipped name) stands
+    for: a row's target matches a file when it equals (case and outer spaces aside) the file's ``name``,
+    ``id``, file stem or one of its ``aliases``; rows without a target take the file when only one is given.
+    A file that no row matches is an error (``E012``), so a misspelt target cannot pass unnoticed."""
+    from ..errors import Errors, StancekitError
+    from ..targets import load_target
+
+    loaded = [(str(f), load_target(f)) for f in files]
+    keys: dict[str, Target] = {}
+    for f, t in loaded:
+        for k in [t.name, t.id, Path(f).stem, *t.aliases]:
+            keys.setdefault(k.strip().lower(), t)
+    out: dict[str, Target] = {}
+    for name in dict.fromkeys(row_targets):
+        key = name.strip().lower()
+        if key in keys:
+            out[name] = keys[key]
+        elif not key and len(loaded) == 1:
+            out[name] = loaded[0][1]
+    for f, t in loaded:
+        if not any(v is t for v in out.values()):
+            known = ", ".join(sorted({n for n in row_targets if n})[:8])
+            raise StancekitError(Errors.E012, name="--target",
+                                 detail=f"'{f}' (name '{t.name}') matches no target of the data ({known})")
+    return out
+
+
 def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "fewshot", model: str | None = None,
                     shots: int | None = None, train: str | Path | None = None, train_format: str | None = None,
                     predictions: str | Path | None = None, device: str = "auto", limit: int | None = None,
-                    threads: int | None = None, backend_obj=None, seed: int = 13) -> dict:
-    """Run a stance backend over a data set and score it (see the module doc for the metrics)."""
+                    threads: int | None = None, backend_obj=None, seed: int = 13,
+                    target_files: Sequence[str | Path] | None = None) -> dict:
+    """Run a stance backend over a data set and score it (see the module doc for the metrics).
+
+    ``target_files``: target TOML files (or shipped target names) used in place of the bare target phrase
+    for the rows they match (:func:`match_target_files`): their name, aliases, keywords and examples count
+    as in a run. Rows no file matches keep a free-text target made from their target string."""
     from ..errors import Errors, StancekitError
     from ..stance import StanceInput
     from ..targets import Target
@@ -109,12 +142,23 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
             raise StancekitError(Errors.E012, name="--shots", detail="needs --train FILE to draw examples from")
         train_rows = read_stance_data(train, train_format or fmt)
         examples = draw_shots(train_rows, {r.target for r in rows}, shots, seed=seed)
+    from_files = match_target_files([r.target for r in rows], target_files) if target_files else {}
+    if any(not r.target and r.target not in from_files for r in rows):
+        raise StancekitError(Errors.E012, name="--data", detail="rows without a target (give one --target FILE)")
     targets: dict[str, Target] = {}
     for r in rows:
         if r.target not in targets:
-            t = Target.adhoc(r.target)
+            if r.target in from_files:
+                src = from_files[r.target]
+                t = Target.from_dict({"id": src.id, "name": src.name, "aliases": src.aliases,
+                                      "keywords": src.keywords, "hypotheses": src.hypotheses,
+                                      "description": src.description, "examples": list(src.examples)},
+                                     source=src.source)
+                t.examples = t.examples + examples.get(r.target, [])
+            else:
+                t = Target.adhoc(r.target)
+                t.examples = examples.get(r.target, [])
             t.id = f"t{len(targets)}_{t.id}"[:60]  # ids stay unique even when names differ only in punctuation
-            t.examples = examples.get(r.target, [])
             targets[r.target] = t
     be = backend_obj or make_backend(backend, model=model, device=device, threads=threads)
     preds = be.predict([StanceInput(text=r.text, target=targets[r.target]) for r in rows])
@@ -136,6 +180,9 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
             for r, p in zip(rows, preds):
                 fh.write(json.dumps({"id": r.id, "label": p["label"]}) + "\n")
     metrics = {"data": str(data), "format": fmt, "backend": be.describe(), "shots": shots or 0, **metrics}
+    if from_files:
+        metrics["target_files"] = {name: {"file": t.source, "name": t.name, "n": sum(r.target == name for r in rows),
+                                          "examples": len(t.examples)} for name, t in from_files.items()}
     if len(metrics.get("per_target", {})) > 50:  # VAST: hundreds of topics; keep the summary readable
         metrics["per_target"] = dict(list(metrics["per_target"].items())[:50])
         metrics["per_target_truncated"] = True
