@@ -27,6 +27,9 @@ def _lines(path: Path) -> list[dict]:
 
 
 def score(run_dir: Path, gold_path: Path, target: str) -> dict:
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("status") != "complete":
+        raise SystemExit(f"{run_dir}: the run is not complete (status {manifest.get('status')!r})")
     pred_by_doc: dict[str, list[dict]] = defaultdict(list)
     for q in _lines(run_dir / "quotes.jsonl"):
         pred_by_doc[q["doc_id"]].append(q)
