@@ -39,6 +39,7 @@ class LoopResult:
     seconds: float
     compute_precision: str       # what the forward passes ran in: fp32, bf16 or fp16
     losses: list[float] = field(default_factory=list)
+    stopped: str | None = None   # why training ended before total_steps (``stop`` said so)
 
     def recent_loss(self, n: int = 20) -> float | None:
         """Mean loss of the last ``n`` steps (``None`` before the first)."""
@@ -55,13 +56,16 @@ def param_groups(model, weight_decay: float) -> list[dict]:
 
 def train_loop(model, epoch_batches: Callable[[], Iterable[Any]], loss_fn: Callable[[Any], Any],
                config: LoopConfig, *, device, precision: str = "auto",
-               progress: Callable[[dict], None] | None = None) -> LoopResult:
+               progress: Callable[[dict], None] | None = None,
+               stop: Callable[[], str | None] | None = None) -> LoopResult:
     """Train ``model`` for ``config.total_steps`` optimiser steps; returns the per-step losses.
 
     ``epoch_batches()`` is called at the start of every pass over the data and yields batches;
     ``loss_fn(batch)`` runs the forward pass (inside the autocast context) and returns a scalar loss.
     ``precision`` is a request (auto, fp32, bf16; see :func:`stancekit.device.effective_precision`).
-    ``progress`` receives ``{step, total_steps, loss, elapsed_s}``. The model is left in train mode.
+    ``progress`` receives ``{step, total_steps, loss, elapsed_s}``. ``stop()``, asked before every
+    step, ends training early when it returns a reason (kept in ``LoopResult.stopped``, e.g. a time
+    budget). The model is left in train mode.
     """
     import torch
     from transformers import get_linear_schedule_with_warmup
@@ -75,9 +79,12 @@ def train_loop(model, epoch_batches: Callable[[], Iterable[Any]], loss_fn: Calla
     result = LoopResult(steps=0, seconds=0.0, compute_precision=dev_mod.effective_precision(device, precision))
     model.train()
     t0 = time.perf_counter()
-    while result.steps < total:
+    while result.steps < total and result.stopped is None:
         for batch in epoch_batches():
             if result.steps >= total:
+                break
+            if stop is not None and (reason := stop()):
+                result.stopped = reason
                 break
             with dev_mod.autocast(device, precision):
                 loss = loss_fn(batch)
