@@ -273,6 +273,30 @@ def eval_quotes(
     _report(lambda: evaluate_quotes(path, fmt=fmt, limit=limit, model=model, device=device), json_out)
 
 
+@eval_app.command("cofenet-bio")
+def eval_cofenet_bio(
+    brat: Path = typer.Argument(..., help="PolNeAR split folder (text/ and attributions/)."),
+    reference: Optional[Path] = typer.Option(None, "--reference", help="CofeNet BIO file of the same split to "
+                                                                      "compare with, instance for instance."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write our CofeNet-style BIO (JSON lines) here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the comparison as JSON."),
+):
+    """Convert PolNeAR BRAT files to CofeNet-style BIO; with --reference, print how closely they match."""
+    from .attribution.cofenet import brat_to_cofenet, compare_cofenet
+
+    def compute() -> dict:
+        rows = brat_to_cofenet(brat)
+        if out is not None:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        result = {"instances": len(rows), "out": str(out) if out else None}
+        if reference is not None:
+            result["comparison"] = compare_cofenet(rows, reference)
+        return result
+
+    _report(compute, json_out)
+
+
 @eval_app.command("stance")
 def eval_stance(
     data: Path = typer.Option(..., "--data", help="Test data file."),

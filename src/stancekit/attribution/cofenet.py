@@ -24,15 +24,16 @@ _ABBREV = ("Mr|Mrs|Ms|Dr|Sen|Sens|Rep|Reps|Gov|Rev|Lt|Gen|Col|Capt|Sgt|Cmdr|Adm|
            "Del|Fla|Ga|Ill|Ind|Kan|Ky|La|Md|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nev|Okla|Ore|Pa|Tenn|Tex|Va|Vt|"
            "Wash|Wis|Wyo|Pres|Supt|Gens")
 _TOKEN = re.compile(rf"""
-    <\w+/>                                  # markup left in the text (<tweet/>)
+    </?[A-Za-z][^<>\n]{{0,300}}?>          # markup left in the text (<tweet .../>, </tweet>), one token
   | [\w.+-]+@\w+(?:\.\w+)+ | [@#]\w+         # e-mail addresses, handles, hashtags
-  | [DRI]-(?:[A-Z][A-Za-z]*\.)+             # party and state: D-N.Y., R-Tenn.
+  | [DRI]-[A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)*  # party and state: D-N.Y ., R-Tenn . (the period apart)
   | (?:[A-Za-z]\.){{2,}}                     # U.S., a.m., D.C.
   | (?:{_ABBREV})\.(?=\s|$|[,;:)'"’”])       # Mr., Sen., Calif.
   | [A-Z]\.(?=\s)                          # an initial: J. Smith
   | \d+(?:[.,:/]\d+)+                       # 1,500 1.6 1:30 9/11
   | \.\.\.+ | … | -- | — | – | ―             # ellipses and dashes
   | '' | ``                                # doubled marks as quotes
+  | ['’](?:cause|em|til|[0-9]0s)\b          # 'cause, 'em, '80s: one token
   | [\w]+(?:[-'’/&.]\w+)*                   # words, with inner hyphens, apostrophes, slashes
   | \S                                      # any other single character
 """, re.VERBOSE)
@@ -51,7 +52,7 @@ def ptb_tokens(text: str) -> list[tuple[str, int, int]]:
             out.append((tok[:c.start()], a, a + c.start()))
             out.append((c.group().replace("’", "'"), a + c.start(), b))
             continue
-        if tok.lower() == "cannot":
+        if tok.lower() in ("cannot", "gonna", "gotta", "wanna"):
             out.append((tok[:3], a, a + 3))
             out.append((tok[3:], a + 3, b))
             continue
@@ -68,12 +69,15 @@ def ptb_tokens(text: str) -> list[tuple[str, int, int]]:
 
 
 def bio_labels(tokens: list[tuple[str, int, int]], spans: Iterable[RoleSpan]) -> list[str]:
-    """BIO labels of ``tokens``: a token in a span fragment takes its role; a fragment starts with ``B-``."""
+    """BIO labels of ``tokens``: a token whose last character lies in a span fragment takes its role; a
+    fragment starts with ``B-``. So, as in CofeNet's files, a fragment that stops a character short
+    (``Mr. Obam``) leaves its last token ``O``, and one that starts a character late (``either`` of
+    ``neither``) still takes the first token."""
     frags = sorted(spans, key=lambda s: s.start)
     labels = []
     prev = None
     for _, a, b in tokens:
-        k = next((i for i, s in enumerate(frags) if s.start < b and a < s.end), None)
+        k = next((i for i, s in enumerate(frags) if s.start < b <= s.end), None)
         if k is None:
             labels.append("O")
         else:
@@ -110,12 +114,42 @@ def brat_to_cofenet(folder: str | Path) -> list[dict]:
             continue
         text = text_path.read_text(encoding="utf-8")
         spans = _brat_spans(ann.read_text(encoding="utf-8"))
-        for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", text):  # paragraphs: blank lines between them
-            line, a = m.group(), m.start()
-            toks = [(t, a + s, a + e) for t, s, e in ptb_tokens(line)]
-            inside = [s for s in spans if s.start < a + len(line) and a < s.end]
+        for toks in _instances(text):
+            inside = [s for s in spans if s.start < toks[-1][2] and toks[0][1] < s.end]
             rows.append({"tokens": [t for t, _, _ in toks], "labels": bio_labels(toks, inside), "id": ann.stem})
     return rows
+
+
+_FINAL = {".", "?", "!", "...", "-RRB-", ")"}
+_CLOSERS = {"''", "'", ")", "-RRB-", "-RSB-"}
+
+
+def _ends_sentence(toks: list[tuple[str, int, int]]) -> bool:
+    """Whether a paragraph's last token closes a sentence (``.``, ``?``, ``!``, possibly followed by
+    closing quotes or brackets)."""
+    k = len(toks) - 1
+    while k > 0 and toks[k][0] in _CLOSERS:
+        k -= 1
+    return toks[k][0] in _FINAL
+
+
+def _instances(text: str) -> list[list[tuple[str, int, int]]]:
+    """Token lists of the instances of one article: its paragraphs (blank lines between them), where
+    a paragraph that does not end a sentence (``7 p.m.``, ``He added:``) runs on into the next one,
+    as a sentence splitter that ignores line breaks has it."""
+    out: list[list[tuple[str, int, int]]] = []
+    run_on = False
+    for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", text):
+        a = m.start()
+        toks = [(t, a + s, a + e) for t, s, e in ptb_tokens(m.group())]
+        if not toks:
+            continue
+        if out and (run_on or (len(toks) == 2 and toks[1][0] == ".")):  # a one-word line ("___.") too
+            out[-1].extend(toks)
+        else:
+            out.append(toks)
+        run_on = not _ends_sentence(toks)
+    return out
 
 
 def compare_cofenet(ours: list[dict], reference: str | Path) -> dict:

@@ -1,11 +1,12 @@
 """``stancekit train quotes``: fine-tune a token tagger (BIO over source / cue / content).
 
-The loop is small on purpose: windows of every training document (:mod:`.data`) are shuffled,
-grouped by length into batches, and trained with AdamW and a linear warm-up/decay schedule.
-Precision: fp32 or bf16 autocast on CPU (bf16 where the CPU computes it natively), bf16 autocast or
-fp16 with a gradient scaler on CUDA. The output folder describes itself: ``model.safetensors``,
-``config.json`` (with the label map), the tokenizer, ``stancekit_tagger.json`` (labels, window
-settings, data, dev metrics, versions, timings) and a model card ``README.md``.
+Windows of every training document (:mod:`.data`) are shuffled, grouped by length into batches
+(:func:`stancekit.train.bucketed_batches`) and trained by the shared loop
+(:func:`stancekit.trainloop.train_loop`: AdamW, linear warm-up/decay, clipping, mixed precision:
+bf16 autocast where the CPU or GPU computes it natively, fp16 with a gradient scaler on older GPUs).
+The output folder describes itself: ``model.safetensors``, ``config.json`` (with the label map), the
+tokenizer, ``stancekit_tagger.json`` (labels, window settings, data, dev metrics, versions, timings)
+and a model card ``README.md``.
 """
 
 from __future__ import annotations
@@ -42,17 +43,11 @@ def _collate(feats: list[dict], pad_id: int):
 
 
 def train_precision(device, precision: str | None) -> str:
-    """What the training forward passes run in: ``fp32``, ``bf16`` or ``fp16`` (see the module doc)."""
+    """What the training forward passes run in: ``fp32``, ``bf16`` or ``fp16`` (CUDA without bf16).
+    ``precision`` is a request: auto, fp32 or bf16 (see :func:`stancekit.device.effective_precision`)."""
     from .. import device as dev
 
-    precision = (precision or dev.default_precision()).lower()
-    if precision not in ("auto", "fp32", "bf16", "fp16"):
-        raise StancekitError(Errors.E012, name="precision", detail=f"{precision!r}: auto, fp32, bf16 or fp16")
-    if precision == "fp16" and device.type != "cuda":
-        raise StancekitError(Errors.E012, name="precision", detail="fp16 needs a CUDA device")
-    if precision in ("fp32", "bf16", "fp16"):
-        return precision
-    return dev.effective_precision(device, "auto")
+    return dev.effective_precision(device, dev.check_precision(precision or dev.default_precision()))
 
 
 def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str | Path,
@@ -63,81 +58,61 @@ def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str 
                  progress: Callable[[dict], None] | None = None, log_every: int = 20) -> dict:
     """Train a tagger on ``data`` and write it to ``out`` (see the module doc). Returns the metadata.
 
-    ``time_budget_min`` stops training after that many minutes (the card says how far it got).
+    The optimisation is :func:`stancekit.trainloop.train_loop` (the loop stance training uses).
+    ``time_budget_min`` stops training after that many minutes (the card says how far it got); the
+    learning rate then decays to 0 with the time as well as with the steps.
     """
     import torch
 
     from .. import device as devmod
     from ..engine import load_hf
+    from ..sources import resolve_source
+    from ..trainloop import LoopConfig, train_loop
 
     out = Path(out)
     torch.manual_seed(seed)
     rng = random.Random(seed)
     dev_device = devmod.resolve_device(device, threads=threads)
+    request = devmod.check_precision(precision or devmod.default_precision())
     docs = read_documents(data, fmt, limit)
     if not docs:
         raise StancekitError(Errors.E001, path=data)
-    tokenizer, model = load_hf(base, task="token-classification", num_labels=len(LABELS))
+    tokenizer, model = load_hf(resolve_source(base), task="token-classification", num_labels=len(LABELS))
     model.config.id2label = dict(enumerate(LABELS))
     model.config.label2id = {lab: i for i, lab in enumerate(LABELS)}
     feats = [f for d in docs for f in encode_document(tokenizer, d, max_length=max_length, stride=stride)]
     lengths = [len(f["input_ids"]) for f in feats]
-    used = train_precision(dev_device, precision)
-    model.to(dev_device).train()
+    model.to(dev_device)
     steps_per_epoch = math.ceil(len(feats) / batch_size)
     total = max(1, int(round(steps_per_epoch * epochs)))
-    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    warmup = max(1, int(0.06 * total))
-    t0 = time.perf_counter()
-
-    def lr_factor(s: int) -> float:
-        """Linear warm-up, then linear decay to 0 over the steps or the time budget, whichever ends first."""
-        done = s / total
-        if time_budget_min:
-            done = max(done, (time.perf_counter() - t0) / (60 * time_budget_min))
-        return max(0.0, min((s + 1) / warmup, (1 - done) / max(1e-9, 1 - warmup / total)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
-    scaler = torch.amp.GradScaler("cuda") if used == "fp16" else None
     pad_id = tokenizer.pad_token_id or 0
-    step, seen_tokens, loss_sum, stopped = 0, 0, 0.0, None
     epoch_times: list[float] = []
-    while step < total and stopped is None:
+    seen_tokens = [0]
+
+    def epoch_batches():
         t_epoch = time.perf_counter()
-        for idx in bucketed_batches(lengths, batch_size, rng):
-            if step >= total:
-                break
-            if time_budget_min is not None and time.perf_counter() - t0 > 60 * time_budget_min:
-                stopped = f"time budget of {time_budget_min} min reached"
-                break
-            batch = devmod.to_device(_collate([feats[i] for i in idx], pad_id), dev_device)
-            with devmod.autocast(dev_device, "fp32" if used == "fp32" else "bf16") if used != "fp16" \
-                    else torch.autocast("cuda", dtype=torch.float16):
-                loss = model(**batch).loss
-            optim.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optim)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                scaler.step(optim)
-                scaler.update()
-            else:
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optim.step()
-            sched.step()
-            step += 1
-            seen_tokens += int(batch["attention_mask"].sum())
-            loss_sum += float(loss.detach())
-            if progress is not None and (step % log_every == 0 or step == total):
-                el = time.perf_counter() - t0
-                progress({"step": step, "total_steps": total, "loss": loss_sum / log_every if step % log_every == 0
-                          else loss_sum, "elapsed_s": round(el, 1), "tokens_per_s": round(seen_tokens / el, 1)})
-                loss_sum = 0.0
-        epoch_times.append(time.perf_counter() - t_epoch)
-    train_s = time.perf_counter() - t0
+        yield from bucketed_batches(lengths, batch_size, rng)
+        epoch_times.append(round(time.perf_counter() - t_epoch, 1))
+
+    def loss_fn(idx: list[int]):
+        batch = devmod.to_device(_collate([feats[i] for i in idx], pad_id), dev_device)
+        seen_tokens[0] += int(batch["attention_mask"].sum())
+        return model(**batch).loss
+
+    def report(p: dict) -> None:
+        if progress is not None:
+            progress(dict(p, tokens_per_s=round(seen_tokens[0] / max(p["elapsed_s"], 1e-9), 1)))
+
+    loop = train_loop(model, epoch_batches, loss_fn,
+                      LoopConfig(total_steps=total, lr=lr, warmup=0.06, weight_decay=0.01, log_every=log_every,
+                                 time_budget_s=60 * time_budget_min if time_budget_min else None),
+                      device=dev_device, precision=request, progress=report)
+    train_s = loop.seconds
+    step = loop.steps
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.bin"):
+        stale.unlink()
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     meta = {
@@ -145,10 +120,12 @@ def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str 
         "base": str(base), "data": {"path": str(data), "format": fmt, "documents": len(docs),
                                     "windows": len(feats), "tokens": sum(lengths)},
         "training": {"epochs": epochs, "steps": step, "total_steps": total, "batch_size": batch_size, "lr": lr,
-                     "seed": seed, "device": str(dev_device), "precision": used, "threads": torch.get_num_threads(),
-                     "seconds": round(train_s, 1), "tokens_per_s": round(seen_tokens / max(train_s, 1e-9), 1),
+                     "seed": seed, "device": str(dev_device), "precision": loop.compute_precision,
+                     "threads": torch.get_num_threads(), "seconds": round(train_s, 1),
+                     "tokens_per_s": round(seen_tokens[0] / max(train_s, 1e-9), 1),
                      "seconds_per_epoch": round(train_s / max(step / steps_per_epoch, 1e-9), 1),
-                     "stopped_early": stopped},
+                     "epoch_seconds": epoch_times, "final_loss": loop.recent_loss(),
+                     "stopped_early": loop.stopped},
         "versions": _versions(),
     }
     _write_meta(out, meta)

@@ -15,6 +15,8 @@ Three protocols (``fmt``):
     CofeNet's sentence-level BIO file (JSON lines with ``tokens`` and ``labels``). The pipeline runs
     on the tokens joined by spaces; predicted character spans are mapped back to tokens (every token
     the span overlaps) and spans are scored by exact token match per role, micro over instances.
+    With a learned tagger (``model``) the tagger's own decoded spans are scored the same way too
+    (``exact_tagger_spans``: every span, linked into a quote record or not).
 ``sample``
     stancekit's own ``gold.jsonl`` (+ ``articles/<doc_id>.txt``): content P/R/F1 by overlap and the
     accuracy of the speaker name on matched quotes (case-insensitive, a leading "the" dropped), also
@@ -365,10 +367,31 @@ def evaluate_cofenet(path: Path, *, limit: int | None = None, nlp=None) -> dict:
             failures.append({"id": row.get("id"), "error": f"{type(exc).__name__}: {exc}"})
         for role in counts:
             counts[role].add(len(gold[role] & pred[role]), len(pred[role]), len(gold[role]))
-    return {"format": "cofenet", "path": str(path), "instances": len(rows), "failures": failures,
-            "seconds": round(time.perf_counter() - t0, 1),
-            "exact": {r: c.scores() for r, c in counts.items()},
-            "cofenet_test_reference": {"source": 83.2, "cue": 75.3, "content": 72.9}}
+    out = {"format": "cofenet", "path": str(path), "instances": len(rows), "failures": failures,
+           "seconds": round(time.perf_counter() - t0, 1),
+           "exact": {r: c.scores() for r, c in counts.items()},
+           "cofenet_test_reference": {"source": 83.2, "cue": 75.3, "content": 72.9}}
+    if "stancekit_quote_tagger" in nlp.pipe_names:
+        out["exact_tagger_spans"] = _cofenet_tagger_spans(nlp.get_pipe("stancekit_quote_tagger").tagger, rows, texts)
+    return out
+
+
+def _cofenet_tagger_spans(tagger, rows: list[dict], texts: list[tuple[str, list]]) -> dict:
+    """The learned tagger's own spans (every decoded span, linked or not, as a sequence labeller such
+    as CofeNet is scored), mapped to tokens and scored by exact token match per role."""
+    counts = {r: Counts() for r in ("source", "cue", "content")}
+    t0 = time.perf_counter()
+    tagged = tagger.tag([t for t, _ in texts])
+    for row, (text, offs), spans in zip(rows, texts, tagged):
+        gold = bio_spans(row["labels"])
+        pred: dict[str, set] = {r: set() for r in counts}
+        for s in spans:
+            span = char_to_tokens(offs, s.start, s.end)
+            if span is not None and s.role in pred:
+                pred[s.role].add(span)
+        for role in counts:
+            counts[role].add(len(gold[role] & pred[role]), len(pred[role]), len(gold[role]))
+    return {r: c.scores() for r, c in counts.items()} | {"seconds": round(time.perf_counter() - t0, 1)}
 
 
 def _with_marks(text: str, a: int, b: int) -> tuple[int, int]:
