@@ -124,15 +124,21 @@ class Analyser:
         previous = getattr(nlp, "default_error_handler", None)
         try:
             _set_error_handler(nlp, batch_handler)
+            # nlp.pipe runs each minibatch of ``batch_size`` chunks through every component before it
+            # yields them, so the batch gets ``limit`` seconds per chunk of its next minibatch, counted
+            # again from each yield: normal documents are never cut (and run twice) for being batched
+            size = max(1, min(self.config.batch_size, len(chunks)))
             try:
-                with budget(limit):
-                    for doc, key in nlp.pipe(chunks, as_tuples=True, batch_size=self.config.batch_size):
+                with budget(limit * size if limit else limit) as timer:
+                    for n, (doc, key) in enumerate(nlp.pipe(chunks, as_tuples=True,
+                                                            batch_size=self.config.batch_size), start=1):
                         try:
                             parts[key] = self._part(doc, docs[key[0]], key[1])
                         except DocTimeout:
                             raise
                         except Exception:  # retried alone below, where the failure is recorded
                             continue
+                        timer.rearm(limit * max(1, min(size, len(chunks) - n)) if limit else 0)
             except Exception:  # over budget, or a failure outside any component (e.g. the tokenizer)
                 pass
             _set_error_handler(nlp, single_handler)
@@ -537,25 +543,61 @@ def check_out_dir(out_dir: Path, *, force: bool, resume: bool) -> None:
     out_dir = Path(out_dir)
     if resume and (out_dir / "documents.jsonl").exists():
         return
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force \
+            and not is_empty_run(out_dir):
         raise StancekitError(Errors.E002, path=out_dir)
+
+
+RUN_FILES = ("manifest.json", COMMIT_FILE) + tuple(f"{name}.jsonl" for name in RECORD_FILES)
+
+
+def is_empty_run(out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds only what a run writes before its first record (a start that failed
+    or was killed): a manifest, a commit marker, empty record files. Such a folder is reused freely."""
+    try:
+        entries = list(Path(out_dir).iterdir())
+    except OSError:
+        return False
+    try:  # records past a commit of nothing are an unfinished first batch: nothing is done
+        sizes = json.loads((Path(out_dir) / COMMIT_FILE).read_text(encoding="utf-8")).get("sizes")
+        nothing_committed = isinstance(sizes, dict) and not any(sizes.values())
+    except (OSError, ValueError):
+        nothing_committed = False
+    for p in entries:
+        name = p.name[:-4] if p.name.endswith(".tmp") else p.name
+        if name not in RUN_FILES or not p.is_file():
+            return False
+        if name.endswith(".jsonl") and p.stat().st_size and not nothing_committed:
+            return False
+    return bool(entries)
+
+
+def _remove_empty_run(out_dir: Path, created: bool) -> None:
+    """After a failed start: remove the files of a run that committed no record."""
+    if not is_empty_run(out_dir):
+        return
+    for p in Path(out_dir).iterdir():
+        p.unlink()
+    if created:
+        Path(out_dir).rmdir()
 
 
 def prepare_out_dir(out_dir: Path, *, force: bool, resume: bool) -> set[str]:
     """Make ``out_dir`` ready; with ``resume``, cut back to the last commit and return the finished ids."""
     out_dir = Path(out_dir)
     check_out_dir(out_dir, force=force, resume=resume)
-    if resume and (out_dir / "documents.jsonl").exists():
+    if resume and (out_dir / "documents.jsonl").exists() and not is_empty_run(out_dir):
         return recover(out_dir)
-    if out_dir.exists() and force:
+    if out_dir.exists() and (force or is_empty_run(out_dir)):
         for name in RECORD_FILES:
             for suffix in (".jsonl", ".parquet"):
                 p = out_dir / f"{name}{suffix}"
                 if p.exists():
                     p.unlink()
         for name in ("manifest.json", COMMIT_FILE):
-            if (out_dir / name).exists():
-                (out_dir / name).unlink()
+            for p in (out_dir / name, out_dir / f"{name}.tmp"):
+                if p.exists():
+                    p.unlink()
     return set()
 
 
@@ -609,7 +651,7 @@ def run_corpus(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Con
     try:
         pipe.start_workers()  # fork the spaCy workers before the stance model loads in this process
         fingerprint = run_fingerprint(pipe, inputs)
-        resuming = resume and (out_dir / "documents.jsonl").exists()
+        resuming = resume and (out_dir / "documents.jsonl").exists() and not is_empty_run(out_dir)
         if resuming and not resume_anyway:
             check_resume(out_dir, fingerprint)
         started = time.time()
@@ -628,6 +670,7 @@ def run_corpus(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Con
         }
         if resuming:
             manifest["resumed"] = True
+        created = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out_dir / "manifest.json", manifest)
         from .schema import check_record
@@ -660,8 +703,12 @@ def run_corpus(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Con
                     write_results(writer, batch_out)
                     batch_out = []
             write_results(writer, batch_out)
-        finally:
+        except BaseException:
             writer.close()
+            if not resuming:  # a start that failed before its first record leaves nothing behind
+                _remove_empty_run(out_dir, created)
+            raise
+        writer.close()
     finally:
         if own_pipe:
             pipe.close()
