@@ -98,3 +98,13 @@ def read_records(out_dir: Path) -> dict[str, list[str]]:
             if p.exists() else []
         out[name] = sorted(json.dumps(r, sort_keys=True) for r in rows)
     return out
+
+
+def ray_pipeline(config, role: str) -> Pipeline:
+    """The pipelines of the Ray engine's actors in tests: the small spaCy model, the fake stance model."""
+    from stancekit.ner import load_spacy
+    from stancekit.pipeline import _NoBackend
+
+    if role == "analyse":
+        return Pipeline(config, nlp=load_spacy(), backend=_NoBackend())
+    return Pipeline(config, nlp=blank_nlp(), backend=FakeBackend())

@@ -60,7 +60,8 @@ def run(
     backend: Optional[str] = typer.Option(None, "--backend", help="Stance backend: fewshot, nli or classifier."),
     model: Optional[str] = typer.Option(None, "--model", help="Model id or folder for the nli/classifier backend."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
-                                          help="Processes for the spaCy stages (stance batches in the main process)."),
+                                          help="Processes for the spaCy stages (stance batches in the main "
+                                               "process); with --engine ray, spaCy actors."),
     doc_timeout: Optional[float] = typer.Option(None, "--doc-timeout", min=0,
                                                 help="Seconds one document may spend in the spaCy stages (0 = no limit)."),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
@@ -123,11 +124,14 @@ def run(
                       on_result=on_result, on_start=progress.start, strict=strict)
         try:
             if engine == "ray":
-                _fail(StancekitError(Errors.E016, detail="the Ray Data runner is not written yet"))
-                return
-            from .pipeline import run_corpus
+                from .distributed import run_ray
 
-            manifest = run_corpus(inputs, out, config=cfg, **kwargs)
+                manifest = run_ray(inputs, out, config=cfg, ray_address=ray_address,
+                                   num_gpus_per_actor=num_gpus_per_actor, stance_actors=stance_actors, **kwargs)
+            else:
+                from .pipeline import run_corpus
+
+                manifest = run_corpus(inputs, out, config=cfg, **kwargs)
         finally:
             progress.close()
     except StancekitError as exc:

@@ -604,9 +604,14 @@ def prepare_out_dir(out_dir: Path, *, force: bool, resume: bool) -> set[str]:
 def run_fingerprint(pipe: Pipeline, inputs: Sequence[str | Path]) -> dict:
     """What a run's records depend on: configuration, targets, models and inputs (checked by --resume)."""
     config = {k: v for k, v in pipe.config.to_dict().items() if k not in EXECUTION_KEYS}
-    targets = {t.id: hashlib.sha256(json.dumps(asdict(t), sort_keys=True, default=str).encode()).hexdigest()[:16]
-               for t in pipe.targets}
-    return {"config": config, "targets": targets, "models": pipe.describe(), "inputs": inputs_digest(inputs)}
+    return {"config": config, "targets": target_digests(pipe.targets), "models": pipe.describe(),
+            "inputs": inputs_digest(inputs)}
+
+
+def target_digests(targets: Sequence[Target]) -> dict[str, str]:
+    """A digest of each target's definition (id, description, examples …)."""
+    return {t.id: hashlib.sha256(json.dumps(asdict(t), sort_keys=True, default=str).encode()).hexdigest()[:16]
+            for t in targets}
 
 
 def check_resume(out_dir: Path, fingerprint: dict) -> None:
@@ -651,73 +656,93 @@ def run_corpus(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Con
     try:
         pipe.start_workers()  # fork the spaCy workers before the stance model loads in this process
         fingerprint = run_fingerprint(pipe, inputs)
-        resuming = resume and (out_dir / "documents.jsonl").exists() and not is_empty_run(out_dir)
-        if resuming and not resume_anyway:
-            check_resume(out_dir, fingerprint)
-        started = time.time()
-        done = prepare_out_dir(out_dir, force=force, resume=resume)
-        manifest = {
-            "stancekit_version": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "status": "running",
-            "inputs": [str(i) for i in inputs],
-            "config": pipe.config.to_dict(),
-            "models": fingerprint["models"],
-            "schemas": SCHEMA_VERSIONS,
-            "fingerprint": fingerprint,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        }
-        if resuming:
-            manifest["resumed"] = True
-        created = not out_dir.exists()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(out_dir / "manifest.json", manifest)
-        from .schema import check_record
-
-        writer = (writer_class or RunWriter)(out_dir, append=resuming, validate=check_record if strict else None)
-        if on_start is not None:
-            on_start({"already_done": len(done)})
-        t0 = time.perf_counter()
-        n_docs = n_errors = n_skipped = 0
-
-        def todo():
-            nonlocal n_skipped
-            for item in iter_documents(inputs, stdin=stdin):
-                if item.doc_id in done:
-                    n_skipped += 1
-                    continue
-                yield item
-
-        batch_out: list = []
-        try:
-            for res in pipe.process(todo()):
-                batch_out.append(res)
-                if isinstance(res, DocumentError):
-                    n_errors += 1
-                else:
-                    n_docs += 1
-                if on_result is not None:
-                    on_result(res)
-                if len(batch_out) >= pipe.config.batch_size:
-                    write_results(writer, batch_out)
-                    batch_out = []
-            write_results(writer, batch_out)
-        except BaseException:
-            writer.close()
-            if not resuming:  # a start that failed before its first record leaves nothing behind
-                _remove_empty_run(out_dir, created)
-            raise
-        writer.close()
+        return write_run(inputs, out_dir, config=pipe.config, fingerprint=fingerprint, process=pipe.process,
+                         timings=pipe.timings, force=force, resume=resume, resume_anyway=resume_anyway,
+                         parquet=parquet, on_result=on_result, on_start=on_start, stdin=stdin,
+                         writer_class=writer_class, strict=strict)
     finally:
         if own_pipe:
             pipe.close()
+
+
+def write_run(inputs: Sequence[str | Path], out_dir: Path, *, config: Config, fingerprint: dict,
+              process: Callable[[Iterable], Iterable], timings: dict | None = None, force: bool = False,
+              resume: bool = False, resume_anyway: bool = False, parquet: bool = False,
+              on_result: Callable | None = None, on_start: Callable | None = None, stdin=None,
+              writer_class=None, strict: bool = False, engine: str = "local") -> dict:
+    """The record files and manifest of a run whose models are loaded (any engine).
+
+    ``process`` turns the documents still to do (an iterator of ingest items) into one
+    :class:`Result` or :class:`DocumentError` each, in any order; this function checks a resume,
+    cuts the files back to the last commit, writes and commits batch by batch, and writes the manifest.
+    """
+    out_dir = Path(out_dir)
+    timings = timings if timings is not None else {}
+    resuming = resume and (out_dir / "documents.jsonl").exists() and not is_empty_run(out_dir)
+    if resuming and not resume_anyway:
+        check_resume(out_dir, fingerprint)
+    started = time.time()
+    done = prepare_out_dir(out_dir, force=force, resume=resume)
+    manifest = {
+        "stancekit_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "status": "running",
+        "inputs": [str(i) for i in inputs],
+        "engine": engine,
+        "config": config.to_dict(),
+        "models": fingerprint["models"],
+        "schemas": SCHEMA_VERSIONS,
+        "fingerprint": fingerprint,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    if resuming:
+        manifest["resumed"] = True
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / "manifest.json", manifest)
+    from .schema import check_record
+
+    writer = (writer_class or RunWriter)(out_dir, append=resuming, validate=check_record if strict else None)
+    if on_start is not None:
+        on_start({"already_done": len(done)})
+    t0 = time.perf_counter()
+    n_docs = n_errors = n_skipped = 0
+
+    def todo():
+        nonlocal n_skipped
+        for item in iter_documents(inputs, stdin=stdin):
+            if item.doc_id in done:
+                n_skipped += 1
+                continue
+            yield item
+
+    batch_out: list = []
+    try:
+        for res in process(todo()):
+            batch_out.append(res)
+            if isinstance(res, DocumentError):
+                n_errors += 1
+            else:
+                n_docs += 1
+            if on_result is not None:
+                on_result(res)
+            if len(batch_out) >= config.batch_size:
+                write_results(writer, batch_out)
+                batch_out = []
+        write_results(writer, batch_out)
+    except BaseException:
+        writer.close()
+        if not resuming:  # a start that failed before its first record leaves nothing behind
+            _remove_empty_run(out_dir, created)
+        raise
+    writer.close()
     elapsed = time.perf_counter() - t0
     manifest.update({
         "status": "complete",
         "counts": {name: _count_lines(out_dir / f"{name}.jsonl") for name in RECORD_FILES},
         "this_run": {"documents": n_docs, "errors": n_errors, "skipped_done": n_skipped},
-        "timings_s": {"total": round(elapsed, 3), **{k: round(v, 3) for k, v in pipe.timings.items()}},
+        "timings_s": {"total": round(elapsed, 3), **{k: round(v, 3) for k, v in timings.items()}},
     })
     if parquet:
         from .records import to_parquet
