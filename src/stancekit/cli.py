@@ -427,6 +427,29 @@ def bench_stance_cmd(
     _report(lambda: bench_stance(n=n, model=model, device=device), json_out)
 
 
+@bench_app.command("pipeline")
+def bench_pipeline_cmd(
+    docs: int = typer.Option(1000, "--docs", min=1, help="Synthetic documents to generate and run."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="spaCy worker processes (Ray: spaCy actors)."),
+    engine: str = typer.Option("local", "--engine", help="local or ray."),
+    device: str = typer.Option("cpu", "--device", help="auto, cpu or cuda."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Targets (default: certification)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Configuration TOML."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Documents per batch."),
+    no_claims: bool = typer.Option(False, "--no-claims", help="Skip claim extraction."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the synthetic corpus."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write results as JSON."),
+):
+    """Documents/s, words/s, stage seconds and peak RSS of a whole run vs spaCy alone (nlp.pipe)."""
+    from .bench_pipeline import bench_pipeline
+
+    if engine not in ("local", "ray"):
+        _fail(StancekitError(Errors.E012, name="--engine", detail=f"'{engine}' (use local or ray)"))
+    _report(lambda: bench_pipeline(docs, workers=workers, engine=engine, device=device,
+                                   targets=list(target) if target else None, config_path=str(config) if config else None,
+                                   batch_size=batch_size, seed=seed, claims=not no_claims), json_out)
+
+
 def _report(compute, json_out: Optional[Path] = None) -> None:
     """Run ``compute()``; print its result as JSON (and write it to ``json_out``), or a coded error (exit 2)."""
     try:
