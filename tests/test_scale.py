@@ -221,3 +221,37 @@ def test_progress_bar_draws_on_a_terminal():
     progress.close()
     out = stream.getvalue()
     assert "2/2 docs" in out and "4 quotes" in out and "0 errors" in out
+
+
+# -- the benchmark's corpus ------------------------------------------------------------------------------
+
+def test_bench_corpus_is_unique_news_like_and_reproducible(tmp_path):
+    from stancekit.bench_pipeline import write_corpus as bench_corpus
+    from stancekit.ingest import iter_documents
+
+    n, words = bench_corpus(tmp_path / "a.jsonl", 60, seed=3)
+    bench_corpus(tmp_path / "b.jsonl", 60, seed=3)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    docs = list(iter_documents([tmp_path / "a.jsonl"]))
+    assert n == len(docs) == 60
+    assert len({d.text for d in docs}) == 60
+    assert not any(w["code"] == "W007" for d in docs for w in d.meta.get("warnings", []))  # nothing de-duplicated
+    lengths = [len(d.text.split()) for d in docs]
+    assert sum(lengths) == words and 200 <= min(lengths) and max(lengths) <= 520
+    assert all("“" in d.text and d.date for d in docs)
+
+
+def test_bench_pipeline_on_the_fast_pipeline_reports_its_fields(tmp_path, monkeypatch):
+    """The benchmark's numbers come from a real run (here on the blank pipeline and the fake model)."""
+    import stancekit.bench_pipeline as bp
+    import stancekit.pipeline as pl
+
+    monkeypatch.setattr(pl, "Pipeline", lambda cfg: fast_pipeline(batch_size=cfg.batch_size, workers=cfg.workers))
+    monkeypatch.setattr(bp, "_in_fresh_process", lambda fn, *a: {"docs_per_s": 100.0, "run_s": 0.1})
+    r = bp.bench_pipeline(12, workers=1, claims=False, batch_size=4)
+    for key in ("docs_per_s", "spacy_only_docs_per_s", "peak_rss_mb", "workers", "engine", "device",
+                "words_per_s", "stage_s", "start_s"):
+        assert key in r
+    assert r["counts"]["documents"] == 12 and r["counts"]["quotes"] > 0
+    assert r["engine"] == "local" and r["device"] == "cpu" and r["workers"] == 1
+    assert r["ratio_vs_spacy_only"] == round(r["docs_per_s"] / 100.0, 3)
