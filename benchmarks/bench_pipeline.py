@@ -40,7 +40,7 @@ def table(rows: list[tuple[dict, str]]) -> str:
                      f"{r['words_per_s']:.0f} | {r['ratio_vs_spacy_only']:.2f} | {r['spacy_only_docs_per_s']:.2f} | "
                      f"{r['start_s'] if r['start_s'] is not None else '–'} | {st.get('spacy', 0):.1f} | "
                      f"{st.get('claims', 0):.1f} | {st.get('stance', 0):.1f} | "
-                     f"{r['peak_rss_mb']:.0f} / {r['peak_rss_children_mb']:.0f} | "
+                     f"{r['peak_rss_mb']:.0f} / {r['peak_rss_worker_mb']:.0f} | "
                      f"{r['machine']['load_avg'][0]} |")
     return "\n".join(lines)
 

@@ -11,8 +11,8 @@ texts alike, so that nothing is de-duplicated). It then measures, in one invocat
   workers forked) and the run itself.
 
 ``docs_per_s`` is the run without the start; ``end_to_end_docs_per_s`` includes it. Peak RSS is the
-benchmark process's own (``ru_maxrss``) and, separately, its largest child (spaCy workers), both
-taken before spaCy alone runs (last, in its own process). The
+benchmark process's own and, separately, its largest spaCy worker's (``VmHWM``), both taken
+before spaCy alone runs (last, in its own process). The
 per-stage seconds are the manifest's: with ``workers > 1`` ``spacy`` and ``claims`` are summed over
 the worker processes (CPU seconds, not wall time).
 """
@@ -103,8 +103,25 @@ def write_corpus(path: Path, n: int, *, seed: int = 0) -> tuple[int, int]:
     return n, words
 
 
-def _rss_mb(who=resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+def _rss_mb(pid: int | str = "self") -> float:
+    """Peak resident memory of a process (``VmHWM``; ``ru_maxrss`` where /proc is missing).
+
+    ``ru_maxrss`` is not used for child processes: on Linux a child started by fork and exec keeps
+    the parent's peak at the fork, so it would report the parent's memory as its own.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if pid == "self" else 0.0
+
+
+def _worker_rss_mb(pipe) -> float:
+    pool = getattr(pipe, "_pool", None)
+    pids = [p.pid for p in getattr(pool, "_processes", {}).values()] if pool is not None else []
+    return max((_rss_mb(pid) for pid in pids), default=0.0)
 
 
 def spacy_only(corpus: str, model: str | None, batch_size: int) -> dict:
@@ -157,6 +174,7 @@ def bench_pipeline(docs: int = 1000, *, workers: int = 1, engine: str = "local",
             manifest = run_ray([corpus], out, config=cfg, workers=workers, force=True,
                                num_gpus_per_actor=1.0 if str(device).startswith("cuda") else 0.0)
             start_s = None
+            peak_workers = 0.0  # Ray actors: see the Ray dashboard
             total_s = time.perf_counter() - t0
         else:
             from .pipeline import Pipeline, run_corpus
@@ -169,10 +187,11 @@ def bench_pipeline(docs: int = 1000, *, workers: int = 1, engine: str = "local",
                     pipe.detector  # noqa: B018
                 start_s = time.perf_counter() - t0
                 manifest = run_corpus([corpus], out, pipeline=pipe, force=True)
+                peak_workers = _worker_rss_mb(pipe)
             finally:
                 pipe.close()
             total_s = time.perf_counter() - t0
-        peak_main, peak_children = _rss_mb(), _rss_mb(resource.RUSAGE_CHILDREN)
+        peak_main = _rss_mb()
         # after the run, so that neither its RSS nor its workers' includes this process
         baseline = _in_fresh_process(spacy_only, str(corpus), cfg.spacy_model or None, cfg.batch_size)
         run_s = manifest["timings_s"]["total"]
@@ -191,7 +210,7 @@ def bench_pipeline(docs: int = 1000, *, workers: int = 1, engine: str = "local",
             "spacy_only_docs_per_s": baseline["docs_per_s"],
             "ratio_vs_spacy_only": round(dps / baseline["docs_per_s"], 3),
             "peak_rss_mb": round(peak_main, 1),
-            "peak_rss_children_mb": round(peak_children, 1),
+            "peak_rss_worker_mb": round(peak_workers, 1),
             "models": manifest["models"],
             "machine": {"platform": platform.platform(), "python": platform.python_version(),
                         "cpus": os.cpu_count(), "load_avg": [round(x, 2) for x in os.getloadavg()]},
