@@ -9,13 +9,28 @@ OUT    ?= out/sample
 
 venv: $(STAMP)
 
-# CPU torch first (a plain `torch` requirement could pull a multi-GB CUDA build), then the project.
+# CPU torch first, then the project: a plain `torch` requirement pulls the CUDA build and ~15 nvidia
+# packages (GBs) on Linux. The PyTorch CPU index is used when it answers; otherwise the default index
+# (where a local mirror may hold a CPU wheel). TORCH_INDEX= (empty) skips the CPU index.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX   ?= https://download.pytorch.org/whl/cpu
+
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(MAKE) --no-print-directory torch-cpu
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
+
+.PHONY: torch-cpu
+torch-cpu:
+	@if [ -n "$(TORCH_INDEX)" ] && $(PY) -c "import sys, urllib.request; urllib.request.urlopen('$(TORCH_INDEX)/torch/', timeout=15); sys.exit(0)" 2>/dev/null \
+	   && $(PY) -m pip install -q --index-url "$(TORCH_INDEX)" "torch==$(TORCH_VERSION)"; then \
+	  echo "torch $(TORCH_VERSION) (CPU) from $(TORCH_INDEX)"; \
+	else \
+	  echo "PyTorch CPU index not reachable: torch==$(TORCH_VERSION) from the default index"; \
+	  $(PY) -m pip install -q "torch==$(TORCH_VERSION)"; \
+	fi
 
 run: $(STAMP)
 	$(VENV)/bin/stancekit run corpora/sample/articles --out $(OUT) --target certification --force

@@ -33,16 +33,34 @@ def _raise(signum, frame):  # pragma: no cover - timing dependent
     raise DocTimeout()
 
 
+class Budget:
+    """The running timer of :func:`budget`: :meth:`rearm` starts a new allowance from now."""
+
+    def __init__(self, enforced: bool):
+        self.enforced = enforced
+
+    def __bool__(self) -> bool:
+        return self.enforced
+
+    def rearm(self, seconds: float) -> None:
+        if self.enforced and seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_S)
+
+
 @contextlib.contextmanager
-def budget(seconds: float | None) -> Iterator[bool]:
-    """Raise :class:`DocTimeout` in the body once ``seconds`` have passed; yields whether it is enforced."""
+def budget(seconds: float | None) -> Iterator[Budget]:
+    """Raise :class:`DocTimeout` in the body once ``seconds`` have passed.
+
+    Yields a :class:`Budget` (true when enforced) whose ``rearm(s)`` gives the body ``s`` seconds
+    from now: the batch path re-arms it each time a document comes out of ``nlp.pipe``.
+    """
     if not seconds or seconds <= 0 or not can_enforce():
-        yield False
+        yield Budget(False)
         return
     previous = signal.signal(signal.SIGALRM, _raise)
     signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_S)
     try:
-        yield True
+        yield Budget(True)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -60,7 +60,8 @@ def run(
     backend: Optional[str] = typer.Option(None, "--backend", help="Stance backend: fewshot, nli or classifier."),
     model: Optional[str] = typer.Option(None, "--model", help="Model id or folder for the nli/classifier backend."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
-                                          help="Processes for the spaCy stages (stance batches in the main process)."),
+                                          help="Processes for the spaCy stages (stance batches in the main "
+                                               "process); with --engine ray, spaCy actors."),
     doc_timeout: Optional[float] = typer.Option(None, "--doc-timeout", min=0,
                                                 help="Seconds one document may spend in the spaCy stages (0 = no limit)."),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
@@ -123,11 +124,14 @@ def run(
                       on_result=on_result, on_start=progress.start, strict=strict)
         try:
             if engine == "ray":
-                _fail(StancekitError(Errors.E016, detail="the Ray Data runner is not written yet"))
-                return
-            from .pipeline import run_corpus
+                from .distributed import run_ray
 
-            manifest = run_corpus(inputs, out, config=cfg, **kwargs)
+                manifest = run_ray(inputs, out, config=cfg, ray_address=ray_address,
+                                   num_gpus_per_actor=num_gpus_per_actor, stance_actors=stance_actors, **kwargs)
+            else:
+                from .pipeline import run_corpus
+
+                manifest = run_corpus(inputs, out, config=cfg, **kwargs)
         finally:
             progress.close()
     except StancekitError as exc:
@@ -478,6 +482,29 @@ def bench_stance_cmd(
     from .bench import bench_stance
 
     _report(lambda: bench_stance(n=n, model=model, device=device), json_out)
+
+
+@bench_app.command("pipeline")
+def bench_pipeline_cmd(
+    docs: int = typer.Option(1000, "--docs", min=1, help="Synthetic documents to generate and run."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="spaCy worker processes (Ray: spaCy actors)."),
+    engine: str = typer.Option("local", "--engine", help="local or ray."),
+    device: str = typer.Option("cpu", "--device", help="auto, cpu or cuda."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Targets (default: certification)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Configuration TOML."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Documents per batch."),
+    no_claims: bool = typer.Option(False, "--no-claims", help="Skip claim extraction."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the synthetic corpus."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write results as JSON."),
+):
+    """Documents/s, words/s, stage seconds and peak RSS of a whole run vs spaCy alone (nlp.pipe)."""
+    from .bench_pipeline import bench_pipeline
+
+    if engine not in ("local", "ray"):
+        _fail(StancekitError(Errors.E012, name="--engine", detail=f"'{engine}' (use local or ray)"))
+    _report(lambda: bench_pipeline(docs, workers=workers, engine=engine, device=device,
+                                   targets=list(target) if target else None, config_path=str(config) if config else None,
+                                   batch_size=batch_size, seed=seed, claims=not no_claims), json_out)
 
 
 def _report(compute, json_out: Optional[Path] = None) -> None:

@@ -72,7 +72,9 @@ def iter_documents(inputs: Iterable[str | Path], *, stdin: IO[str] | None = None
     texts: dict[bytes, str] = {}
     for raw in inputs:
         for item in _iter_one(raw, stdin=stdin):
-            if isinstance(item, Document):
+            if isinstance(item, DocumentError):  # an error's id is unique too (--resume skips by id)
+                item.doc_id = _unique_id(item.doc_id or "error", seen)
+            elif isinstance(item, Document):
                 if item.doc_id in seen:
                     seen[item.doc_id] += 1
                     new_id = f"{item.doc_id}__{seen[item.doc_id]}"
@@ -89,6 +91,16 @@ def iter_documents(inputs: Iterable[str | Path], *, stdin: IO[str] | None = None
                     item.meta.setdefault("warnings", []).append(
                         {"code": "W007", "message": Errors.W007.format(first=first)})
             yield item
+
+
+def _unique_id(doc_id: str, seen: dict[str, int]) -> str:
+    """``doc_id``, or ``<id>__<n>`` when taken; the id returned is marked as taken."""
+    new_id = doc_id
+    while new_id in seen:
+        seen[doc_id] = seen.get(doc_id, 0) + 1
+        new_id = f"{doc_id}__{seen[doc_id]}"
+    seen.setdefault(new_id, 0)
+    return new_id
 
 
 def check_inputs(inputs: Iterable[str | Path]) -> None:
@@ -346,6 +358,8 @@ def read_warc(path: Path) -> Iterator[Item]:
                 n_records += 1
                 if not str(record.format or "").startswith("warc"):
                     raise ValueError(f"not a WARC archive (read as {record.format or 'unknown'} format)")
+                if not record.rec_type:
+                    raise ValueError(f"WARC record {n_records} has no WARC-Type header")
                 if record.rec_type != "response":
                     continue
                 ctype = (record.http_headers.get_header("Content-Type") or "") if record.http_headers else ""

@@ -124,15 +124,21 @@ class Analyser:
         previous = getattr(nlp, "default_error_handler", None)
         try:
             _set_error_handler(nlp, batch_handler)
+            # nlp.pipe runs each minibatch of ``batch_size`` chunks through every component before it
+            # yields them, so the batch gets ``limit`` seconds per chunk of its next minibatch, counted
+            # again from each yield: normal documents are never cut (and run twice) for being batched
+            size = max(1, min(self.config.batch_size, len(chunks)))
             try:
-                with budget(limit):
-                    for doc, key in nlp.pipe(chunks, as_tuples=True, batch_size=self.config.batch_size):
+                with budget(limit * size if limit else limit) as timer:
+                    for n, (doc, key) in enumerate(nlp.pipe(chunks, as_tuples=True,
+                                                            batch_size=self.config.batch_size), start=1):
                         try:
                             parts[key] = self._part(doc, docs[key[0]], key[1])
                         except DocTimeout:
                             raise
                         except Exception:  # retried alone below, where the failure is recorded
                             continue
+                        timer.rearm(limit * max(1, min(size, len(chunks) - n)) if limit else 0)
             except Exception:  # over budget, or a failure outside any component (e.g. the tokenizer)
                 pass
             _set_error_handler(nlp, single_handler)
@@ -537,34 +543,75 @@ def check_out_dir(out_dir: Path, *, force: bool, resume: bool) -> None:
     out_dir = Path(out_dir)
     if resume and (out_dir / "documents.jsonl").exists():
         return
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force \
+            and not is_empty_run(out_dir):
         raise StancekitError(Errors.E002, path=out_dir)
+
+
+RUN_FILES = ("manifest.json", COMMIT_FILE) + tuple(f"{name}.jsonl" for name in RECORD_FILES)
+
+
+def is_empty_run(out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds only what a run writes before its first record (a start that failed
+    or was killed): a manifest, a commit marker, empty record files. Such a folder is reused freely."""
+    try:
+        entries = list(Path(out_dir).iterdir())
+    except OSError:
+        return False
+    try:  # records past a commit of nothing are an unfinished first batch: nothing is done
+        sizes = json.loads((Path(out_dir) / COMMIT_FILE).read_text(encoding="utf-8")).get("sizes")
+        nothing_committed = isinstance(sizes, dict) and not any(sizes.values())
+    except (OSError, ValueError):
+        nothing_committed = False
+    for p in entries:
+        name = p.name[:-4] if p.name.endswith(".tmp") else p.name
+        if name not in RUN_FILES or not p.is_file():
+            return False
+        if name.endswith(".jsonl") and p.stat().st_size and not nothing_committed:
+            return False
+    return bool(entries)
+
+
+def _remove_empty_run(out_dir: Path, created: bool) -> None:
+    """After a failed start: remove the files of a run that committed no record."""
+    if not is_empty_run(out_dir):
+        return
+    for p in Path(out_dir).iterdir():
+        p.unlink()
+    if created:
+        Path(out_dir).rmdir()
 
 
 def prepare_out_dir(out_dir: Path, *, force: bool, resume: bool) -> set[str]:
     """Make ``out_dir`` ready; with ``resume``, cut back to the last commit and return the finished ids."""
     out_dir = Path(out_dir)
     check_out_dir(out_dir, force=force, resume=resume)
-    if resume and (out_dir / "documents.jsonl").exists():
+    if resume and (out_dir / "documents.jsonl").exists() and not is_empty_run(out_dir):
         return recover(out_dir)
-    if out_dir.exists() and force:
+    if out_dir.exists() and (force or is_empty_run(out_dir)):
         for name in RECORD_FILES:
             for suffix in (".jsonl", ".parquet"):
                 p = out_dir / f"{name}{suffix}"
                 if p.exists():
                     p.unlink()
         for name in ("manifest.json", COMMIT_FILE):
-            if (out_dir / name).exists():
-                (out_dir / name).unlink()
+            for p in (out_dir / name, out_dir / f"{name}.tmp"):
+                if p.exists():
+                    p.unlink()
     return set()
 
 
 def run_fingerprint(pipe: Pipeline, inputs: Sequence[str | Path]) -> dict:
     """What a run's records depend on: configuration, targets, models and inputs (checked by --resume)."""
     config = {k: v for k, v in pipe.config.to_dict().items() if k not in EXECUTION_KEYS}
-    targets = {t.id: hashlib.sha256(json.dumps(asdict(t), sort_keys=True, default=str).encode()).hexdigest()[:16]
-               for t in pipe.targets}
-    return {"config": config, "targets": targets, "models": pipe.describe(), "inputs": inputs_digest(inputs)}
+    return {"config": config, "targets": target_digests(pipe.targets), "models": pipe.describe(),
+            "inputs": inputs_digest(inputs)}
+
+
+def target_digests(targets: Sequence[Target]) -> dict[str, str]:
+    """A digest of each target's definition (id, description, examples …)."""
+    return {t.id: hashlib.sha256(json.dumps(asdict(t), sort_keys=True, default=str).encode()).hexdigest()[:16]
+            for t in targets}
 
 
 def check_resume(out_dir: Path, fingerprint: dict) -> None:
@@ -609,68 +656,93 @@ def run_corpus(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Con
     try:
         pipe.start_workers()  # fork the spaCy workers before the stance model loads in this process
         fingerprint = run_fingerprint(pipe, inputs)
-        resuming = resume and (out_dir / "documents.jsonl").exists()
-        if resuming and not resume_anyway:
-            check_resume(out_dir, fingerprint)
-        started = time.time()
-        done = prepare_out_dir(out_dir, force=force, resume=resume)
-        manifest = {
-            "stancekit_version": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "status": "running",
-            "inputs": [str(i) for i in inputs],
-            "config": pipe.config.to_dict(),
-            "models": fingerprint["models"],
-            "schemas": SCHEMA_VERSIONS,
-            "fingerprint": fingerprint,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        }
-        if resuming:
-            manifest["resumed"] = True
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(out_dir / "manifest.json", manifest)
-        from .schema import check_record
-
-        writer = (writer_class or RunWriter)(out_dir, append=resuming, validate=check_record if strict else None)
-        if on_start is not None:
-            on_start({"already_done": len(done)})
-        t0 = time.perf_counter()
-        n_docs = n_errors = n_skipped = 0
-
-        def todo():
-            nonlocal n_skipped
-            for item in iter_documents(inputs, stdin=stdin):
-                if item.doc_id in done:
-                    n_skipped += 1
-                    continue
-                yield item
-
-        batch_out: list = []
-        try:
-            for res in pipe.process(todo()):
-                batch_out.append(res)
-                if isinstance(res, DocumentError):
-                    n_errors += 1
-                else:
-                    n_docs += 1
-                if on_result is not None:
-                    on_result(res)
-                if len(batch_out) >= pipe.config.batch_size:
-                    write_results(writer, batch_out)
-                    batch_out = []
-            write_results(writer, batch_out)
-        finally:
-            writer.close()
+        return write_run(inputs, out_dir, config=pipe.config, fingerprint=fingerprint, process=pipe.process,
+                         timings=pipe.timings, force=force, resume=resume, resume_anyway=resume_anyway,
+                         parquet=parquet, on_result=on_result, on_start=on_start, stdin=stdin,
+                         writer_class=writer_class, strict=strict)
     finally:
         if own_pipe:
             pipe.close()
+
+
+def write_run(inputs: Sequence[str | Path], out_dir: Path, *, config: Config, fingerprint: dict,
+              process: Callable[[Iterable], Iterable], timings: dict | None = None, force: bool = False,
+              resume: bool = False, resume_anyway: bool = False, parquet: bool = False,
+              on_result: Callable | None = None, on_start: Callable | None = None, stdin=None,
+              writer_class=None, strict: bool = False, engine: str = "local") -> dict:
+    """The record files and manifest of a run whose models are loaded (any engine).
+
+    ``process`` turns the documents still to do (an iterator of ingest items) into one
+    :class:`Result` or :class:`DocumentError` each, in any order; this function checks a resume,
+    cuts the files back to the last commit, writes and commits batch by batch, and writes the manifest.
+    """
+    out_dir = Path(out_dir)
+    timings = timings if timings is not None else {}
+    resuming = resume and (out_dir / "documents.jsonl").exists() and not is_empty_run(out_dir)
+    if resuming and not resume_anyway:
+        check_resume(out_dir, fingerprint)
+    started = time.time()
+    done = prepare_out_dir(out_dir, force=force, resume=resume)
+    manifest = {
+        "stancekit_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "status": "running",
+        "inputs": [str(i) for i in inputs],
+        "engine": engine,
+        "config": config.to_dict(),
+        "models": fingerprint["models"],
+        "schemas": SCHEMA_VERSIONS,
+        "fingerprint": fingerprint,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    if resuming:
+        manifest["resumed"] = True
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / "manifest.json", manifest)
+    from .schema import check_record
+
+    writer = (writer_class or RunWriter)(out_dir, append=resuming, validate=check_record if strict else None)
+    if on_start is not None:
+        on_start({"already_done": len(done)})
+    t0 = time.perf_counter()
+    n_docs = n_errors = n_skipped = 0
+
+    def todo():
+        nonlocal n_skipped
+        for item in iter_documents(inputs, stdin=stdin):
+            if item.doc_id in done:
+                n_skipped += 1
+                continue
+            yield item
+
+    batch_out: list = []
+    try:
+        for res in process(todo()):
+            batch_out.append(res)
+            if isinstance(res, DocumentError):
+                n_errors += 1
+            else:
+                n_docs += 1
+            if on_result is not None:
+                on_result(res)
+            if len(batch_out) >= config.batch_size:
+                write_results(writer, batch_out)
+                batch_out = []
+        write_results(writer, batch_out)
+    except BaseException:
+        writer.close()
+        if not resuming:  # a start that failed before its first record leaves nothing behind
+            _remove_empty_run(out_dir, created)
+        raise
+    writer.close()
     elapsed = time.perf_counter() - t0
     manifest.update({
         "status": "complete",
         "counts": {name: _count_lines(out_dir / f"{name}.jsonl") for name in RECORD_FILES},
         "this_run": {"documents": n_docs, "errors": n_errors, "skipped_done": n_skipped},
-        "timings_s": {"total": round(elapsed, 3), **{k: round(v, 3) for k, v in pipe.timings.items()}},
+        "timings_s": {"total": round(elapsed, 3), **{k: round(v, 3) for k, v in timings.items()}},
     })
     if parquet:
         from .records import to_parquet

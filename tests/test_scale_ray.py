@@ -1,0 +1,70 @@
+"""The Ray Data engine in local mode gives the local engine's records (order aside)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'stancekit[ray]')")
+pytest.importorskip("ray.data", reason="ray[data] is not installed")
+
+from scale_fakes import FakeBackend, read_records  # noqa: E402
+from stancekit.config import load_config  # noqa: E402
+from stancekit.distributed import run_ray  # noqa: E402
+from stancekit.pipeline import Pipeline, run_corpus  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "corpora" / "sample" / "articles"
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    env = os.pathsep.join([str(REPO / "src"), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": env}})
+    yield
+    ray.shutdown()
+
+
+def _config(**kw):
+    return load_config(targets=["certification"], claims=False, batch_size=2, **kw)
+
+
+def test_ray_local_mode_equals_the_local_engine(local_ray, nlp, tmp_path):
+    local = run_corpus([SAMPLE], tmp_path / "local",
+                       pipeline=Pipeline(_config(), nlp=nlp, backend=FakeBackend()))
+    manifest = run_ray([SAMPLE], tmp_path / "ray", config=_config(), workers=2,
+                       factory="scale_fakes:ray_pipeline")
+    assert manifest["engine"] == "ray" and manifest["status"] == "complete"
+    ours, theirs = read_records(tmp_path / "ray"), read_records(tmp_path / "local")
+    assert ours["documents"] and ours["quotes"] and ours["speakers"]
+    assert ours == theirs
+    assert manifest["counts"] == local["counts"]
+    assert manifest["fingerprint"] == local["fingerprint"]
+    assert manifest["timings_s"]["spacy"] > 0
+
+
+def test_ray_run_resumes_a_local_run(local_ray, nlp, tmp_path):
+    """The engines share the record files: a local run cut short is finished by the Ray engine."""
+    from stancekit.records import RunWriter
+
+    class Stop(BaseException):
+        pass
+
+    class StopAfterFirstCommit(RunWriter):
+        def commit(self):
+            super().commit()
+            raise Stop
+
+    out = tmp_path / "run"
+    with pytest.raises(Stop):
+        run_corpus([SAMPLE], out, pipeline=Pipeline(_config(), nlp=nlp, backend=FakeBackend()),
+                   writer_class=StopAfterFirstCommit)
+    manifest = run_ray([SAMPLE], out, config=_config(), resume=True, factory="scale_fakes:ray_pipeline")
+    assert manifest["this_run"]["skipped_done"] == 2 and manifest["resumed"]
+    run_corpus([SAMPLE], tmp_path / "ref", pipeline=Pipeline(_config(), nlp=nlp, backend=FakeBackend()))
+    assert read_records(out) == read_records(tmp_path / "ref")
+    assert json.loads((out / "manifest.json").read_text())["engine"] == "ray"
