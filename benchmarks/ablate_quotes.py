@@ -65,17 +65,18 @@ def score_polnear(docs, items, finder) -> dict:
     from stancekit.evaluate.quotes import Scorer
 
     scorer = Scorer()
-    slow = []
+    slow, longest = [], 0.0
     for doc, (doc_id, text, gold) in zip(docs, items):
         t0 = time.perf_counter()
         quotes = [q.to_dict() for q in finder.find(doc, [])]
         dt = time.perf_counter() - t0
+        longest = max(longest, dt)
         if dt > 10:
             slow.append((doc_id, round(dt, 1)))
         scorer.add_document(text, gold, quotes)
     r = scorer.report()
     return {"content_f1": r["content_overlap"]["f1"], "attribution_f1": r["attribution"]["f1"],
-            "source_f1": r["source_exact"]["f1"], "slow_docs": slow}
+            "source_f1": r["source_exact"]["f1"], "slow_docs": slow, "longest_doc_s": round(longest, 3)}
 
 
 def score_sample(docs, rows, finder) -> dict:
