@@ -200,3 +200,36 @@ def test_cue_after_a_long_quote_across_a_paragraph_break(nlp):
     assert direct and all(speaker(q) == "Carla Nunes" for q in direct)
     # "said that after …" points back: it is no indirect quote of its own
     assert not any(q["text"].startswith("after the talks") for q in quotes)
+
+
+# -- the pipeline ------------------------------------------------------------------------------------
+
+def test_pipeline_marks_the_title_before_the_parse(nlp):
+    from stancekit.pipeline import Pipeline
+
+    pipe = Pipeline(nlp=nlp, targets=[])
+    text = ("Councilman Greer Slams Budget\n\n"
+            "“We cannot accept that,” said Dana Whitfield, who chairs the finance committee.")
+    res = pipe(text, doc_id="t1")
+    assert res.document["title"] == "Councilman Greer Slams Budget"
+    (q,) = res.quotes
+    assert text[q["start"]:q["end"]] == q["text"] == "We cannot accept that"
+    assert q["speaker"]["name"] == "Dana Whitfield"
+    # the JSONL way: a title kept apart from a text that does not hold it
+    res = pipe("“We cannot accept that,” said Dana Whitfield.", doc_id="t2", title="Budget Row")
+    assert res.document["title"] == "Budget Row" and len(res.quotes) == 1
+
+
+def test_transcript_quote_records_match_the_schema(nlp):
+    from stancekit.pipeline import Pipeline
+    from stancekit.schema import check_record
+
+    res = Pipeline(nlp=nlp, targets=[])(DEBATE, doc_id="debate")
+    assert [q["speaker"]["resolution"] for q in res.quotes].count("transcript") == 4
+    for q in res.quotes:
+        check_record("quote", q)
+    first_turn = DEBATE.index("PARK:")
+    for c in res.claims:
+        check_record("claim", c)
+        if c["start"] > first_turn:  # inside the turns every sentence is a speaker's
+            assert c["claimer"]["kind"] == "speaker" and c["claimer"]["name"]
