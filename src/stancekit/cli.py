@@ -86,6 +86,9 @@ def run(
                                                         "written; stop with E020 on the first invalid one."),
     quotes_model: Optional[str] = typer.Option(None, "--quotes-model", help="Quote tagger folder "
                                                "(`stancekit train quotes`) in place of the quote rules."),
+    title_line: Optional[bool] = typer.Option(None, "--title-line/--no-title-line",
+                                              help="A plain text's first line, followed by a blank line, is "
+                                                   "its title (default: on; config pipeline.title_line)."),
 ):
     """Run the pipeline over INPUTS and write records to --out."""
     from .config import load_config, parse_set
@@ -104,7 +107,7 @@ def run(
         cfg = load_config(config, settings=parse_set(settings), device=device, batch_size=batch_size,
                           targets=list(target) if target else None, stance_backend=backend, stance_model=model,
                           claims=False if no_claims else None, workers=workers, doc_timeout=doc_timeout,
-                          quotes_model=quotes_model)
+                          quotes_model=quotes_model, title_line=title_line)
         if not cfg.targets:
             typer.echo("No target given (--target NAME or a target file): quotes, speakers and claims are "
                        "written with empty stances.", err=True)

@@ -57,6 +57,8 @@ class PipelineSection(Section):
     chunk_chars: int = Field(100_000, ge=1)
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
     indirect_quotes: bool = True
+    # a plain text's first line, followed by a blank line, is its title (see ingest.title_span)
+    title_line: bool = True
     # a quote tagger folder (`stancekit train quotes`) in place of the quote rules; empty = rules
     quotes_model: PathStr = ""
     threads: int | None = Field(None, ge=1)

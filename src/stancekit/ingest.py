@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ class Document:
     url: str | None = None
     date: str | None = None
     meta: dict = field(default_factory=dict)
+    # where the title lies inside ``text`` (character range), when the text begins with it; None when
+    # the text holds no title (a JSONL or HTML title kept apart from the body). See :func:`title_span`.
+    title_span: tuple[int, int] | None = None
 
 
 Item = Union[Document, DocumentError]
@@ -54,7 +58,8 @@ def is_supported(path: Path) -> bool:
     return _suffix(path) in TEXT_SUFFIXES + JSONL_SUFFIXES + HTML_SUFFIXES + WARC_SUFFIXES
 
 
-def iter_documents(inputs: Iterable[str | Path], *, stdin: IO[str] | None = None) -> Iterator[Item]:
+def iter_documents(inputs: Iterable[str | Path], *, stdin: IO[str] | None = None,
+                   title_line: bool = True) -> Iterator[Item]:
     """Yield documents from every input, in order, with unique ``doc_id`` values.
 
     ``inputs`` may name ``.txt`` files (one article each; the id is the file name without extension),
@@ -67,6 +72,11 @@ def iter_documents(inputs: Iterable[str | Path], *, stdin: IO[str] | None = None
     :class:`~stancekit.errors.DocumentError`. Duplicates: a repeated ``doc_id`` is renamed
     ``<id>__<n>`` (warning E106); a text seen before under another id is processed again and flagged
     with warning W007 naming the first document.
+
+    Titles: a JSONL ``title`` field and an HTML page's title are kept as ``title``; when the text
+    begins with that title, ``title_span`` marks it. A plain text (``.txt``, stdin, or a JSONL text
+    without a title) whose first line is followed by a blank line has that line as its title
+    (``title_line=False`` turns the rule off; see :func:`title_span`). The text itself is never changed.
     """
     seen: dict[str, int] = {}
     texts: dict[bytes, str] = {}
@@ -75,6 +85,7 @@ def iter_documents(inputs: Iterable[str | Path], *, stdin: IO[str] | None = None
             if isinstance(item, DocumentError):  # an error's id is unique too (--resume skips by id)
                 item.doc_id = _unique_id(item.doc_id or "error", seen)
             elif isinstance(item, Document):
+                _set_title(item, title_line)
                 if item.doc_id in seen:
                     seen[item.doc_id] += 1
                     new_id = f"{item.doc_id}__{seen[item.doc_id]}"
@@ -186,16 +197,50 @@ def _read_text_file(path: Path) -> Item:
     except DocumentError as err:
         err.doc_id = path.stem
         return err
-    return Document(doc_id=path.stem, text=text, source=str(path), title=_first_line_title(text))
+    return Document(doc_id=path.stem, text=text, source=str(path))
 
 
-def _first_line_title(text: str) -> str | None:
-    """A plain-text article whose first line is short and followed by more text has it as title."""
-    first, _, rest = text.lstrip().partition("\n")
-    first = first.strip()
-    if rest.strip() and 0 < len(first) <= 200 and not first.endswith((".", "”", '"')):
-        return first
-    return None
+MAX_TITLE_CHARS = 300
+_TITLE_LINE = re.compile(r"\s*([^\n]*\S)[ \t\u00a0]*\n[ \t\u00a0]*\n\s*\S")
+
+
+def title_span(text: str, title: str | None = None, *, title_line: bool = True) -> tuple[int, int] | None:
+    """The character range of the title inside ``text``, or None.
+
+    * With ``title`` (a JSONL field, an HTML page's title): where the text begins with it (after
+      leading white space; words compared case-insensitively, any white space between them).
+    * Without it, the title-line rule (``title_line``): the first non-empty line is the title when a
+      blank line follows it, more text comes after, it is at most 300 characters and it does not end
+      like a sentence of body text (``.``, ``,`` or ``;``, closing quotation marks aside).
+    """
+    if not text:
+        return None
+    if title and title.strip():
+        words = title.split()
+        pattern = r"\s*(" + r"\s+".join(re.escape(w) for w in words) + r")"
+        m = re.match(pattern, text, flags=re.IGNORECASE)
+        if m is not None and (m.end(1) == len(text) or not text[m.end(1)].isalnum()):
+            return m.start(1), m.end(1)
+        return None
+    if not title_line:
+        return None
+    m = _TITLE_LINE.match(text)
+    if m is None:
+        return None
+    line = m.group(1)
+    if len(line) > MAX_TITLE_CHARS or line.rstrip("”\"'’»").endswith((".", ",", ";")):
+        return None
+    return m.start(1), m.end(1)
+
+
+def _set_title(item: Document, title_line: bool) -> None:
+    """Fill ``title`` / ``title_span`` (see :func:`iter_documents`)."""
+    if item.title:
+        item.title_span = title_span(item.text, item.title)
+    else:
+        item.title_span = title_span(item.text, title_line=title_line)
+        if item.title_span is not None:
+            item.title = item.text[item.title_span[0]:item.title_span[1]]
 
 
 def read_jsonl_lines(lines: Iterable[bytes | str], *, source: str, first_line: int = 1) -> Iterator[Item]:
@@ -305,7 +350,7 @@ def _read_stdin(stream: IO[str]) -> Iterator[Item]:
         yield from read_jsonl_lines(itertools.chain(head, stream), source="<stdin>")
         return
     data = "".join(head) + stream.read()
-    yield Document(doc_id="stdin", text=data, source="<stdin>", title=_first_line_title(data))
+    yield Document(doc_id="stdin", text=data, source="<stdin>")
 
 
 def _is_json_object(line: str) -> bool:

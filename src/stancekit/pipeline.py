@@ -130,7 +130,8 @@ class Analyser:
             size = max(1, min(self.config.batch_size, len(chunks)))
             try:
                 with budget(limit * size if limit else limit) as timer:
-                    for n, (doc, key) in enumerate(nlp.pipe(chunks, as_tuples=True,
+                    inputs = ((_with_title(nlp, text, docs[key[0]], key[1]), key) for text, key in chunks)
+                    for n, (doc, key) in enumerate(nlp.pipe(inputs, as_tuples=True,
                                                             batch_size=self.config.batch_size), start=1):
                         try:
                             parts[key] = self._part(doc, docs[key[0]], key[1])
@@ -147,7 +148,8 @@ class Analyser:
                     continue
                 try:
                     with budget(limit):
-                        parts[key] = self._part(nlp(text), docs[key[0]], key[1])
+                        parts[key] = self._part(nlp(_with_title(nlp, text, docs[key[0]], key[1])), docs[key[0]],
+                                                key[1])
                 except Exception as exc:  # noqa: BLE001 - one document, one error record
                     failures[key] = _failure(exc, limit)
         finally:
@@ -194,6 +196,21 @@ class Analyser:
 
         zone = getattr(self.nlp, "memory_zone", None)
         return zone() if zone is not None else contextlib.nullcontext()
+
+
+def _with_title(nlp, text: str, item: Document, offset: int):
+    """The chunk as it enters spaCy: a Doc with the title marked when the chunk holds the document's
+    title (:func:`stancekit.quotes.apply_title_span`), else the text."""
+    span = item.title_span
+    if span is None and item.title:
+        from .ingest import title_span
+
+        span = item.title_span = title_span(item.text, item.title)
+    if span is None or offset > span[0] or span[1] - offset > len(text):
+        return text
+    from .quotes import apply_title_span
+
+    return apply_title_span(nlp.make_doc(text), (span[0] - offset, span[1] - offset))
 
 
 def _set_error_handler(nlp, handler) -> None:
@@ -316,7 +333,13 @@ class Pipeline:
     # -- one text ---------------------------------------------------------------------------------
     def __call__(self, text: str, *, doc_id: str = "doc", title: str | None = None, date: str | None = None,
                  url: str | None = None) -> Result:
-        item = next(self.process([Document(doc_id=doc_id, text=text, title=title, date=date, url=url)]))
+        from .ingest import title_span
+
+        span = title_span(text, title, title_line=self.config.title_line)
+        if title is None and span is not None:
+            title = text[span[0]:span[1]]
+        item = next(self.process([Document(doc_id=doc_id, text=text, title=title, date=date, url=url,
+                                           title_span=span)]))
         if isinstance(item, DocumentError):
             raise item
         return item
@@ -711,7 +734,7 @@ def write_run(inputs: Sequence[str | Path], out_dir: Path, *, config: Config, fi
 
     def todo():
         nonlocal n_skipped
-        for item in iter_documents(inputs, stdin=stdin):
+        for item in iter_documents(inputs, stdin=stdin, title_line=config.title_line):
             if item.doc_id in done:
                 n_skipped += 1
                 continue

@@ -81,7 +81,7 @@ class Speaker(_Open):
                                    "or another spaCy entity label")
     role: Optional[str]
     affiliation: Optional[str] = None
-    resolution: Literal["name", "title", "pronoun", "relative", "nominal", "group", "continuation"]
+    resolution: Literal["name", "title", "pronoun", "relative", "nominal", "group", "continuation", "transcript"]
     confidence: Probability
 
 

@@ -280,6 +280,16 @@ def build_nlp(model: str | Path | None = None, device: str = "auto"):
     return nlp
 
 
+def titled(nlp, text: str):
+    """A ``.txt`` text as ``stancekit run`` reads it: the title-line rule of
+    :func:`stancekit.ingest.title_span` marks its title before the parse."""
+    from ..ingest import title_span
+    from ..quotes import apply_title_span
+
+    span = title_span(text)
+    return text if span is None else apply_title_span(nlp.make_doc(text), span)
+
+
 def evaluate_polnear(folder: Path, *, limit: int | None = None, nlp=None) -> dict:
     nlp = nlp or build_nlp()
     docs = polnear_documents(folder, limit)
@@ -288,7 +298,7 @@ def evaluate_polnear(folder: Path, *, limit: int | None = None, nlp=None) -> dic
     t0 = time.perf_counter()
     for doc_id, text, gold in docs:
         try:
-            doc = nlp(text)
+            doc = nlp(titled(nlp, text))
             quotes = list(doc._.stancekit_quotes or [])
         except Exception as exc:  # reported, never hidden
             failures.append({"doc_id": doc_id, "error": f"{type(exc).__name__}: {exc}"})
@@ -428,7 +438,7 @@ def evaluate_sample(gold_path: Path, *, limit: int | None = None, nlp=None) -> d
             n += 1
             try:
                 text = (articles / f"{row['doc_id']}.txt").read_text(encoding="utf-8")
-                quotes = list(nlp(text)._.stancekit_quotes or [])
+                quotes = list(nlp(titled(nlp, text))._.stancekit_quotes or [])
             except Exception as exc:
                 failures.append({"doc_id": row.get("doc_id"), "error": f"{type(exc).__name__}: {exc}"})
                 quotes = []

@@ -1,0 +1,235 @@
+"""Quote stage on real-world layouts: titles apart from the body, transcripts, pseudo-quotes and the
+patterns of reported speech that were missed (participial cues, short quoted phrases, a cue in the
+next paragraph). Every sentence here was written for these tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stancekit.ingest import iter_documents, title_span
+from stancekit.quotes import apply_title_span, in_title, title_range, transcript_turns
+
+
+def run(nlp, text: str, title: str | None = None):
+    span = title_span(text, title)
+    doc = nlp(apply_title_span(nlp.make_doc(text), span)) if span else nlp(text)
+    return doc, list(doc._.stancekit_quotes)
+
+
+def speaker(q) -> str | None:
+    return (q.get("speaker") or {}).get("name")
+
+
+# -- titles ----------------------------------------------------------------------------------------
+
+def test_title_line_rule():
+    text = "Port Deal Collapses\n\nThe harbor board voted on Monday."
+    assert title_span(text) == (0, 19)
+    assert title_span("  Port Deal Collapses  \n \nBody here.") == (2, 21)
+    # no blank line after it, a sentence, nothing after it, the rule switched off: no title
+    assert title_span("Port Deal Collapses\nThe board voted.") is None
+    assert title_span("The harbor board voted on Monday.\n\nIt met again.") is None
+    assert title_span("Port Deal Collapses\n\n") is None
+    assert title_span(text, title_line=False) is None
+
+
+def test_given_title_found_at_the_start_only():
+    text = "Port  deal collapses\nThe harbor board voted on Monday."
+    assert title_span(text, "Port Deal Collapses") == (0, 20)
+    assert title_span("The board met. Port Deal Collapses", "Port Deal Collapses") is None
+    assert title_span("Port Deal Collapsesque", "Port Deal Collapses") is None
+
+
+def test_ingest_sets_title_and_span(tmp_path):
+    (tmp_path / "a.txt").write_text("Port Deal Collapses\n\nThe board voted.", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Port Deal Collapses\nThe board voted.", encoding="utf-8")
+    (tmp_path / "c.jsonl").write_text(
+        json.dumps({"id": "c1", "title": "Port Deal Collapses", "text": "Port Deal Collapses\n\nBody."}) + "\n"
+        + json.dumps({"id": "c2", "title": "Port Deal Collapses", "text": "The board voted."}) + "\n",
+        encoding="utf-8")
+    docs = {d.doc_id: d for d in iter_documents([tmp_path])}
+    assert docs["a"].title == "Port Deal Collapses" and docs["a"].title_span == (0, 19)
+    assert docs["b"].title is None and docs["b"].title_span is None
+    assert docs["c1"].title_span == (0, 19)
+    assert docs["c2"].title == "Port Deal Collapses" and docs["c2"].title_span is None
+    (off,) = [d for d in iter_documents([tmp_path / "a.txt"], title_line=False)]
+    assert off.title is None and off.title_span is None
+
+
+def test_title_is_no_speaker_and_holds_no_quote(nlp):
+    text = ("Councilman Greer Slams Budget\n\n"
+            "He said the budget would close two fire stations. “We cannot accept that,” he told the council.")
+    doc, quotes = run(nlp, text)
+    assert title_range(doc) == (0, 29)
+    assert quotes, "the body's quotes are still found"
+    for q in quotes:
+        assert not in_title(doc, q["start"], q["end"])
+        mention = (q.get("speaker") or {}).get("mention")
+        assert mention is None or not in_title(doc, mention["start"], mention["end"])
+        assert speaker(q) != "Greer"
+
+
+def test_quote_mark_in_the_title_does_not_pair_with_the_body(nlp):
+    text = ('Mayor: "No New Taxes\n\n'
+            'The mayor spoke for an hour. "We will not raise the levy this year," she said.')
+    doc, quotes = run(nlp, text)
+    assert [q["text"] for q in quotes if q["kind"] == "direct"] == ["We will not raise the levy this year"]
+
+
+def test_offsets_stay_in_the_stored_text(nlp):
+    text = "Ferry Fares Rise\n\n“The fares go up in May,” said Lena Holt, the ferry manager."
+    doc, quotes = run(nlp, text)
+    (q,) = [q for q in quotes if q["kind"] == "direct"]
+    assert text[q["start"]:q["end"]] == q["text"] == "The fares go up in May"
+    assert speaker(q) == "Lena Holt"
+
+
+# -- transcripts ------------------------------------------------------------------------------------
+
+DEBATE = ("Debate notes\n\n"
+          "The candidates for county judge, Maria Lopez and Dan Whitaker, met on Tuesday, moderated by "
+          "reporter Ines Park.\n\n"
+          "PARK: Judge Whitaker, what would you change first?\n\n"
+          "MR. WHITAKER: I would hire two more clerks. We have waited too long.\n\n"
+          "LOPEZ: I agree about the clerks. You have had eight years to hire them.\n\n"
+          "And I would open the courthouse on Saturdays.\n\n"
+          "MR. WHITAKER: That is not true. I asked for them every year.\n")
+
+
+def test_transcript_turns_pure_text():
+    turns = transcript_turns(DEBATE)
+    assert [t.tag for t in turns] == ["PARK", "MR. WHITAKER", "LOPEZ", "LOPEZ", "MR. WHITAKER"]
+    assert [t.continued for t in turns] == [False, False, False, True, False]
+    assert DEBATE[turns[1].start:turns[1].end] == "I would hire two more clerks. We have waited too long."
+
+
+def test_transcript_needs_two_tagged_lines_and_skips_labels():
+    assert transcript_turns("SMITH: We won.\n\nThe count ended at midnight.") == []
+    assert transcript_turns("UPDATE: The road reopened.\n\nNOTE: Times are local.") == []
+    assert len(transcript_turns("Q: Why now?\n\nA: Because the money ran out.")) == 2
+
+
+def test_transcript_lines_are_direct_speech_of_the_tag(nlp):
+    doc, quotes = run(nlp, DEBATE)
+    got = [(speaker(q), q["text"]) for q in quotes]
+    assert got == [
+        ("Ines Park", "Judge Whitaker, what would you change first?"),
+        ("Dan Whitaker", "I would hire two more clerks. We have waited too long."),
+        ("Maria Lopez", "I agree about the clerks. You have had eight years to hire them."),
+        ("Maria Lopez", "And I would open the courthouse on Saturdays."),
+        ("Dan Whitaker", "That is not true. I asked for them every year."),
+    ]
+    assert all(q["kind"] == "direct" for q in quotes)
+    assert not any(speaker(q) and speaker(q).lower() in ("i", "you", "we") for q in quotes)
+
+
+def test_transcript_tag_without_a_full_name_is_title_cased(nlp):
+    text = "ODUYA-GRANT: The bridge stays open.\n\nMCNALLY: Until the inspection says otherwise.\n"
+    _, quotes = run(nlp, text)
+    assert [speaker(q) for q in quotes] == ["Oduya-Grant", "Mcnally"]
+
+
+def test_interview_q_and_a(nlp):
+    text = ("A conversation about the orchard season\n\n"
+            "Our food writer, Tessa Morrow, spoke with apple grower Henrik Dahl at his farm.\n\n"
+            "Q: How was the harvest?\n\n"
+            "A: Better than last year. We lost fewer trees to the frost.\n")
+    _, quotes = run(nlp, text)
+    assert [(speaker(q), q["text"]) for q in quotes] == [
+        ("Tessa Morrow", "How was the harvest?"),
+        ("Henrik Dahl", "Better than last year. We lost fewer trees to the frost.")]
+
+
+def test_claims_inside_a_transcript_line_get_the_line_speaker(nlp):
+    from stancekit.claims import claimer_of
+
+    doc, quotes = run(nlp, DEBATE)
+    q = next(q for q in quotes if q["text"].startswith("I would hire"))
+    assert claimer_of(doc, q["start"], q["end"])["name"] == "Dan Whitaker"
+
+
+# -- pseudo-quotes and positions --------------------------------------------------------------------
+
+@pytest.mark.parametrize("sentence", [
+    "The pilots' union echoed the criticism on Thursday.",
+    "The minister defended the mission in a short speech.",
+    "Parents criticised the decision at the meeting.",
+    "The coach praised the effort after the game.",
+])
+def test_bare_noun_phrase_object_is_no_quote(nlp, sentence):
+    _, quotes = run(nlp, sentence)
+    assert quotes == []
+
+
+def test_position_verb_keeps_its_object(nlp):
+    _, quotes = run(nlp, "The teachers' union backs the proposal.")
+    assert [q["text"] for q in quotes] == ["the proposal"]
+
+
+def test_object_with_a_proposition_is_content(nlp):
+    _, quotes = run(nlp, "Ruiz criticised the claim that the levee was safe.")
+    assert any("the levee was safe" in q["text"] and speaker(q) == "Ruiz" for q in quotes)
+
+
+# -- missed patterns ---------------------------------------------------------------------------------
+
+def test_short_quoted_phrase_in_reported_speech_is_one_mixed_quote(nlp):
+    _, quotes = run(nlp, 'Carla Nunes said the harbor plan was "reckless."')
+    assert len(quotes) == 1
+    (q,) = quotes
+    assert q["kind"] == "mixed" and speaker(q) == "Carla Nunes"
+    assert q["text"].endswith('"reckless."')
+
+
+def test_participial_cue(nlp):
+    _, quotes = run(nlp, 'Calling the council a "circus," Tom Baker said the vote would be delayed again.')
+    direct = [q for q in quotes if q["kind"] == "direct"]
+    assert [(q["text"], speaker(q)) for q in direct] == [("circus", "Tom Baker")]
+    assert direct[0]["cue"]["text"] == "Calling"
+
+
+def test_cue_after_a_long_quote_across_a_paragraph_break(nlp):
+    text = ("The talks ended without a deal.\n\n"
+            "“We are nowhere near an agreement. Nobody in that room wants to move first.\n\n"
+            "“I would not bet on a contract this month.”\n\n"
+            "The union negotiator, Carla Nunes, said that after the talks broke up on Friday.")
+    _, quotes = run(nlp, text)
+    direct = [q for q in quotes if q["kind"] == "direct"]
+    assert direct and all(speaker(q) == "Carla Nunes" for q in direct)
+    # "said that after …" points back: it is no indirect quote of its own
+    assert not any(q["text"].startswith("after the talks") for q in quotes)
+
+
+# -- the pipeline ------------------------------------------------------------------------------------
+
+def test_pipeline_marks_the_title_before_the_parse(nlp):
+    from stancekit.pipeline import Pipeline
+
+    pipe = Pipeline(nlp=nlp, targets=[])
+    text = ("Councilman Greer Slams Budget\n\n"
+            "“We cannot accept that,” said Dana Whitfield, who chairs the finance committee.")
+    res = pipe(text, doc_id="t1")
+    assert res.document["title"] == "Councilman Greer Slams Budget"
+    (q,) = res.quotes
+    assert text[q["start"]:q["end"]] == q["text"] == "We cannot accept that"
+    assert q["speaker"]["name"] == "Dana Whitfield"
+    # the JSONL way: a title kept apart from a text that does not hold it
+    res = pipe("“We cannot accept that,” said Dana Whitfield.", doc_id="t2", title="Budget Row")
+    assert res.document["title"] == "Budget Row" and len(res.quotes) == 1
+
+
+def test_transcript_quote_records_match_the_schema(nlp):
+    from stancekit.pipeline import Pipeline
+    from stancekit.schema import check_record
+
+    res = Pipeline(nlp=nlp, targets=[])(DEBATE, doc_id="debate")
+    assert [q["speaker"]["resolution"] for q in res.quotes].count("transcript") == 4
+    for q in res.quotes:
+        check_record("quote", q)
+    first_turn = DEBATE.index("PARK:")
+    for c in res.claims:
+        check_record("claim", c)
+        if c["start"] > first_turn:  # inside the turns every sentence is a speaker's
+            assert c["claimer"]["kind"] == "speaker" and c["claimer"]["name"]
