@@ -228,7 +228,6 @@ ERRORS = [
     ("E005", ["run", "{d}/a.txt", "--out", "{d}/o", "--set", "no-equals-sign"]),
     ("E005", ["run", "{d}/a.txt", "--out", "{d}/o", "--device", "gpu"]),
     ("E012", ["run", "{d}/a.txt", "--out", "{d}/o", "--engine", "spark"]),
-    ("E016", ["run", "{d}/a.txt", "--out", "{d}/o", "--engine", "ray"]),
     # report, serve
     ("E013", ["report", "{d}", "--out", "{d}/r.html"]),
     ("E005", ["serve", "--config", "{d}/bad.toml"]),
@@ -268,6 +267,21 @@ def test_unknown_backend_is_coded(files):
     """The backend is looked up when the stance stage starts, after spaCy has loaded."""
     coded(invoke("run", files / "a.txt", "--out", files / "o", "--backend", "magic"), "E006")
     assert not (files / "o").exists()
+
+
+def test_ray_engine_without_ray(files, monkeypatch):
+    """`--engine ray` without the `ray` extra: E016 naming the extra, and nothing written."""
+    from stancekit import ner
+
+    def no_models(*a, **k):
+        raise AssertionError("the error should come before the spaCy pipeline loads")
+
+    monkeypatch.setattr(ner, "load_spacy", no_models)
+    monkeypatch.setitem(sys.modules, "ray", None)
+    res = invoke("run", files / "a.txt", "--out", files / "o", "--engine", "ray")
+    coded(res, "E016")
+    assert "stancekit[ray]" in res.stderr
+    assert not (files / "o").exists() or not any((files / "o").iterdir())
 
 
 def test_serve_without_the_serve_extra(monkeypatch):

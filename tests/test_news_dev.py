@@ -6,6 +6,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+import spacy
 
 from conftest import REPO
 from stancekit.evaluate.quotes import evaluate_sample, same_speaker
@@ -72,6 +73,7 @@ class _FakeNlp:
 
     def __init__(self, quotes):
         self.quotes = quotes
+        self.make_doc = spacy.blank("en").make_doc  # the scorer marks the title on a tokenised Doc
 
     def __call__(self, text):
         return SimpleNamespace(_=SimpleNamespace(stancekit_quotes=self.quotes))
