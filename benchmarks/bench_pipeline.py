@@ -27,7 +27,7 @@ def run_one(args, workers: int) -> tuple[dict, str]:
     if args.no_claims:
         cmd.append("--no-claims")
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return json.loads(out.read_text(encoding="utf-8")), " ".join(shlex.quote(c) for c in cmd[1:])
+    return json.loads(out.read_text(encoding="utf-8")), "stancekit " + " ".join(shlex.quote(c) for c in cmd[3:])
 
 
 def table(rows: list[tuple[dict, str]]) -> str:

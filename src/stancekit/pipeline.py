@@ -255,10 +255,26 @@ def _init_worker(analyser_or_config) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    config = analyser_or_config.config if isinstance(analyser_or_config, Analyser) else analyser_or_config
+    _one_torch_thread(config)
     if isinstance(analyser_or_config, Analyser):
         _WORKER = analyser_or_config
     else:
         _WORKER = Pipeline(analyser_or_config, backend=_NoBackend()).analyser
+
+
+def _one_torch_thread(config: Config) -> None:
+    """A worker is one of several processes sharing the cores: its torch (the claims encoder) uses one
+    thread, unless ``threads`` is set. Several processes each running a thread pool per core
+    oversubscribe the CPU (measured: 4× slower transformer stages; benchmarks/RESULTS.md)."""
+    import os
+    import sys
+
+    n = config.threads or 1
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+    else:
+        os.environ.setdefault("OMP_NUM_THREADS", str(n))
 
 
 def _work(docs: list[Document]) -> tuple[list[dict], dict]:
@@ -313,7 +329,12 @@ class Pipeline:
     def backend(self):
         if self._backend is None:
             cfg = self.config
-            options = {"device": cfg.device, "max_tokens": cfg.max_tokens, "threads": cfg.threads}
+            threads = cfg.threads
+            if threads is None and cfg.workers > 1:  # the spaCy workers have their cores: leave them free
+                import os
+
+                threads = max(1, (os.cpu_count() or 1) - cfg.workers)
+            options = {"device": cfg.device, "max_tokens": cfg.max_tokens, "threads": threads}
             if cfg.stance_backend == "fewshot":
                 options["encoder"] = cfg.stance_encoder or None
             elif cfg.stance_model:
