@@ -43,8 +43,11 @@ def test_one_article_records(pipeline):
     names = {s["name"] for s in res.speakers}
     assert "Marta Ruiz" in names
     marta = next(s for s in res.speakers if s["name"] == "Marta Ruiz")
-    assert set(marta["quote_ids"]) == {q["quote_id"] for q in direct}
-    assert marta["stances"][0]["n_quotes"] == 2
+    # her two direct quotes and the position "rejected the latest offer" (a position verb's object)
+    position = [q for q in res.quotes if q["cue"] and q["cue"]["text"] == "rejected"]
+    assert [q["text"] for q in position] == ["the latest offer"]
+    assert set(marta["quote_ids"]) == {q["quote_id"] for q in direct + position}
+    assert marta["stances"][0]["n_quotes"] == 3
     assert res.document["n_quotes"] == len(res.quotes)
 
 

@@ -23,6 +23,7 @@ The ``stancekit_quotes`` spaCy component runs after ``stancekit_entities`` and w
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -219,6 +220,13 @@ def _may_open(text: str, i: int, length: int = 1) -> bool:
 # titles
 # ---------------------------------------------------------------------------------------------
 
+def _in_ranges(index: tuple[list[int], list[tuple[int, int]]], a: int, b: int) -> bool:
+    """Does [a, b) overlap one of the sorted, disjoint ranges of ``index`` (their starts, the ranges)?"""
+    starts, ranges = index
+    k = bisect.bisect_left(starts, b) - 1
+    return k >= 0 and ranges[k][1] > a
+
+
 def _blank(text: str, span: tuple[int, int] | None) -> str:
     """``text`` with the characters of ``span`` (line breaks aside) replaced by spaces."""
     if span is None:
@@ -362,6 +370,7 @@ def _transcript_names(doc: Doc, turns: list[Turn], resolver: SpeakerResolver) ->
     first = min(t.line_start for t in turns)
     persons = [e for e in resolver.entities if e["label"] == "PERSON"]
     out: dict[str, tuple[str | None, float]] = {}
+    blanked: str | None = None
     for t in turns:
         if t.tag in out or t.name is None:
             continue
@@ -371,8 +380,8 @@ def _transcript_names(doc: Doc, turns: list[Turn], resolver: SpeakerResolver) ->
                 and len(e["canonical"].split()) >= len(words)
                 and (len(words) == 1 or e["canonical"].lower().endswith(" ".join(words).lower()))]
         if not full:  # a name the entity recogniser missed: "… moderated by Lucia Ferreira of …"
-            hits = re.findall(r"((?:[A-Z][\w'’\-]+ ){1,2})" + re.escape(words[-1]) + r"\b",
-                              _blank_turn_tags(text, turns))
+            blanked = blanked if blanked is not None else _blank_turn_tags(text, turns)
+            hits = re.findall(r"((?:[A-Z][\w'’\-]+ ){1,2})" + re.escape(words[-1]) + r"\b", blanked)
             full = [(h + words[-1]).strip() for h in hits if not any(w.lower() in HONORIFIC_NAMES
                                                                      for w in h.split())]
         if full:
@@ -394,9 +403,16 @@ HONORIFIC_NAMES = {"mr", "mrs", "ms", "miss", "dr", "mr.", "mrs.", "ms.", "dr.",
 
 
 def _blank_turn_tags(text: str, turns: list[Turn]) -> str:
-    for t in turns:
-        text = text[:t.tag_start] + " " * (t.tag_end - t.tag_start) + text[t.tag_end:]
-    return text
+    """``text`` with the turns' tags blanked (one pass)."""
+    parts, pos = [], 0
+    for a, b in sorted({(t.tag_start, t.tag_end) for t in turns}):
+        if a < pos:
+            continue
+        parts.append(text[pos:a])
+        parts.append(" " * (b - a))
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,7 +462,8 @@ class QuoteFinder:
         warnings.extend(mark_warnings)
         quotes: list[Quote] = []
         turns = transcript_turns(text, title) if self.transcripts else []
-        turn_ranges = [(t.line_start, t.end) for t in turns]
+        turn_ranges = sorted((t.line_start, max(t.line_start, t.end)) for t in turns)
+        self._turns = ([a for a, _ in turn_ranges], turn_ranges)
         if turns:
             quotes.extend(self._transcript(doc, turns, resolver))
         self._backrefs: set[int] = set()
@@ -454,7 +471,7 @@ class QuoteFinder:
         outer: list[tuple[int, int]] = []  # marks of the direct quotes found so far
         prev: Quote | None = None
         for qs in spans:
-            if any(a <= qs.open_at < b for a, b in turn_ranges):
+            if _in_ranges(self._turns, qs.open_at, qs.open_at + 1):
                 continue  # inside a transcript line: part of that speaker's turn
             content = doc.char_span(qs.start, qs.end, alignment_mode="expand")
             if content is None or len(content) == 0:
@@ -477,7 +494,7 @@ class QuoteFinder:
                 outer.append((qs.open_at, qs.close_at))
                 prev = quote
         if self.indirect:
-            covered = [(q.marks[0], q.marks[1] + 1) for q in quotes if q.marks] + turn_ranges
+            covered = [(q.marks[0], q.marks[1] + 1) for q in quotes if q.marks]
             for quote in self._indirect(doc, resolver, partial, covered):
                 quotes.append(quote)
         quotes = [q for q in (_outside_title(q, title) for q in quotes) if q is not None]
@@ -733,8 +750,10 @@ class QuoteFinder:
                   covered: list[tuple[int, int]]):
         taken = list(covered)
 
+        turns = getattr(self, "_turns", ([], []))
+
         def free(a: int, b: int) -> bool:
-            return all(b <= s or a >= e for s, e in taken)
+            return not _in_ranges(turns, a, b) and all(b <= s or a >= e for s, e in taken)
 
         # fixed frames first: "according to X, …"
         yield from self._according_to(doc, resolver, free, taken)
