@@ -193,7 +193,8 @@ def test_seed_article(nlp):
         by.setdefault(q["speaker"]["name"], []).append(q)
     assert len(by["Pedro Sánchez"]) == 2
     assert {q["speaker"]["mention"]["text"].lower() for q in by["Pedro Sánchez"]} == {"he"}
-    assert by["Gustavo Petro"][0]["cue"]["text"] == "posted"
+    # the quote cued by "posted" is no longer attributed: "post" was a cue verb written from this article and
+    # was dropped (issue 10 ablation on PolNeAR dev), so this test no longer checks it
     assert len(by["Federico Gutiérrez"]) == 2
     assert by["Federico Gutiérrez"][1]["speaker"]["resolution"] == "continuation"
     assert "Alejandro Éder" in by
