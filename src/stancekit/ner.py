@@ -177,7 +177,7 @@ class EntityLinker:
         full_people = {}
         for e in ents:
             name = canonical_text(e.text)
-            if len(name.split()) >= 2 and not _looks_like_place(e) and \
+            if len(name.split()) >= 2 and not _looks_like_place(e) and name.split()[-1].lower() not in _ORG_HEADS and \
                     (e.label_ == "PERSON" or _person_by_context(e) or _person_by_first_name(e)):
                 full_people.setdefault(name, e)
         surname_of: dict[str, set[str]] = {}
@@ -200,6 +200,8 @@ class EntityLinker:
                 label = "PERSON"
             elif label == "PERSON" and _looks_like_place(e):
                 label = "GPE"
+            elif label == "PERSON" and name.split()[-1].lower() in _ORG_HEADS:
+                label = "ORG"  # "the White House", "the Fisheries Ministry" tagged as a person
             elif label == "ORG" and orgs.get(name):
                 canonical = orgs[name]  # "Mariners" after "Rockport Mariners"
             if label == "PERSON" and canonical != name and canonical not in full_people:
@@ -209,7 +211,8 @@ class EntityLinker:
         # surname mentions that the statistical model missed ("Éder, for his part, framed …")
         covered = {t.i for e in ents for t in e}
         for tok in doc:
-            if tok.i not in covered and tok.pos_ == "PROPN" and len(surname_of.get(tok.text, ())) == 1:
+            if tok.i not in covered and tok.pos_ == "PROPN" and len(surname_of.get(tok.text, ())) == 1 \
+                    and tok.idx >= title_end:
                 records.append({"text": tok.text, "label": "PERSON", "start": tok.idx,
                                 "end": tok.idx + len(tok), "canonical": next(iter(surname_of[tok.text]))})
         records.sort(key=lambda r: r["start"])
@@ -225,6 +228,12 @@ class EntityLinker:
             else:
                 r["label"] = max(v, key=lambda lab: (v[lab], lab == "PERSON"))
         return records
+
+
+# last words that make a capitalised name an organisation, whatever the statistical model says
+_ORG_HEADS = frozenset({"house", "ministry", "department", "council", "committee", "agency", "office", "campaign",
+                        "commission", "court", "party", "union", "bureau", "service", "board", "administration",
+                        "association", "institute", "university", "corporation", "company", "inc.", "corp."})
 
 
 def _org_short_names(names: list[str]) -> dict[str, str]:

@@ -59,6 +59,7 @@ THING_PRONOUNS = frozenset({"it", "its"})
 # first and second person: the speaker of the words they stand in, never a name of their own
 LOCAL_PRONOUNS = frozenset({"i", "me", "my", "myself", "we", "us", "our", "ourselves", "you", "your", "yourself"})
 RELATIVE = {"who", "which", "that", "whom"}
+NEVER_NAMES = LOCAL_PRONOUNS | PERSON_PRONOUNS | GROUP_PRONOUNS | THING_PRONOUNS | frozenset(RELATIVE)
 SUBJECT_DEPS = ("nsubj", "nsubjpass")
 MODIFIER_DEPS = ("compound", "amod", "poss", "nmod")
 DECAY = 0.35
@@ -392,6 +393,8 @@ class SpeakerResolver:
         return self._record(text, "GROUP", _mention_span(phrase), "group", 0.6 if plural else 0.4)
 
     def _record(self, name: str | None, label: str, mention: dict, resolution: str, confidence: float) -> dict:
+        if name is not None and (not name.strip() or name.lower() in NEVER_NAMES):
+            name = None  # a pronoun is never a speaker's name
         info = self.roles.get(name) or {} if name else {}
         role = info.get("roles", [None])[0] if info.get("roles") else None
         return {"name": name, "mention": mention, "label": label, "role": role,
@@ -488,6 +491,8 @@ class SpeakerResolver:
                 _add(best, key, dist, weight)
                 records[key] = rec
         for (key, dist), weight in best.items():
+            if dist == 1 and weight >= 2.0:
+                weight *= 1.5  # the subject of the previous sentence: what the text is about now
             scores[key] = scores.get(key, 0.0) + weight * DECAY ** dist
         return scores, records
 
@@ -533,6 +538,8 @@ class SpeakerResolver:
         text = canonical_text(_phrase_text(phrase))
         mention = _mention_span(phrase)
         if is_title_token(tok) or head in {r.lower() for r in ROLE_ABBREVIATIONS.values()}:
+            if tok.tag_ in ("NNS", "NNPS"):
+                return None  # "Republican senators": a group, never one senator
             holders = [name for name, info in self.roles.items()
                        if any(head in _role_words(r) for r in info["roles"])]
             mods = {t.lower_ for t in phrase if t is not tok and t.pos_ in ("PROPN", "ADJ", "NOUN")}
@@ -545,8 +552,6 @@ class SpeakerResolver:
                 holders = [self._most_recent(holders, tok)] if self._most_recent(holders, tok) else holders
             if len(holders) == 1:
                 return self._record(holders[0], "PERSON", mention, "nominal", 0.8)
-            if tok.tag_ in ("NNS", "NNPS"):
-                return None  # "senators": a group
             return self._record(text, "PERSON", mention, "nominal", 0.5)
         if head in ORG_NOUNS:
             named = any(t.i in self._by_token or t.pos_ == "PROPN" for t in phrase if t is not tok)
