@@ -306,6 +306,17 @@ class SpeakerResolver:
         return self.resolve(subj) if subj is not None else None
 
     def resolve(self, tok: Token | None, _depth: int = 0) -> dict | None:
+        """The speaker record of the phrase headed by ``tok``, or None. Its ``mention`` is the whole
+        noun phrase as written ("Mr. McKinley", "Luis Rubio, who heads the center"), a pronoun's
+        mention the pronoun."""
+        rec = self._resolve(tok, _depth)
+        if rec is not None and rec["resolution"] not in ("pronoun", "relative") and tok.lower_ not in NEVER_NAMES:
+            np = _np_mention(tok)
+            if np is not None:
+                rec["mention"] = np
+        return rec
+
+    def _resolve(self, tok: Token | None, _depth: int = 0) -> dict | None:
         if tok is None or self.in_title(tok) or _depth > 3:
             return None
         tok = _named(tok)  # "the trial's principal investigator, Dr. Marta Villanueva" → the name
@@ -314,7 +325,7 @@ class SpeakerResolver:
         low = tok.lower_
         if low in RELATIVE and tok.head.dep_ == "relcl" and tok.head.head is not tok.head:
             antecedent = _named(tok.head.head)
-            found = self.resolve(antecedent, _depth + 1)
+            found = self._resolve(antecedent, _depth + 1)
             if found is not None and found.get("name"):
                 return dict(found, resolution="relative", mention=_mention(tok),
                             confidence=min(found["confidence"], 0.9))
@@ -670,6 +681,21 @@ def _extended_phrase(tok: Token, phrase: list[Token]) -> list[Token]:
             break
         toks.extend(sub)
     return toks
+
+
+def _np_mention(tok: Token) -> dict | None:
+    """The noun phrase ``tok`` heads, with its determiner, titles, appositives and relative clauses
+    (``tok.subtree``), when it is contiguous, short, on one line and free of quotation marks."""
+    sub = sorted(tok.subtree, key=lambda t: t.i)
+    if len(sub) > 40 or sub[-1].i - sub[0].i + 1 != len(sub):
+        return None
+    if any(t.is_quote or "\n" in t.text or t.dep_ in ("ccomp", "parataxis") for t in sub):
+        return None
+    while len(sub) > 1 and (sub[-1].is_punct or sub[-1].dep_ == "cc"):
+        sub = sub[:-1]
+    while len(sub) > 1 and (sub[0].is_punct or sub[0].dep_ == "cc"):
+        sub = sub[1:]
+    return _mention_span(sub)
 
 
 def _phrase_text(toks: list[Token]) -> str:
