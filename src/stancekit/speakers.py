@@ -61,6 +61,7 @@ LOCAL_PRONOUNS = frozenset({"i", "me", "my", "myself", "we", "us", "our", "ourse
 RELATIVE = {"who", "which", "that", "whom"}
 NEVER_NAMES = LOCAL_PRONOUNS | PERSON_PRONOUNS | GROUP_PRONOUNS | THING_PRONOUNS | frozenset(RELATIVE)
 SUBJECT_DEPS = ("nsubj", "nsubjpass")
+TIME_LABELS = ("DATE", "TIME")
 MODIFIER_DEPS = ("compound", "amod", "poss", "nmod")
 DECAY = 0.35
 WINDOW_SENTS = 4
@@ -303,6 +304,10 @@ class SpeakerResolver:
         from .quotes import _subject
 
         subj = _subject(verb)
+        if subj is not None and subj.ent_type_ in TIME_LABELS:
+            # "…,” said Monday Chief Ana Ruiz: the name after the date
+            subj = next((c for c in verb.children if c.i > verb.i and c.ent_type_ in ("PERSON", "ORG")
+                         and c.dep_ in ("dobj", "attr", "npadvmod", "nsubj", "appos")), None)
         return self.resolve(subj) if subj is not None else None
 
     def resolve(self, tok: Token | None, _depth: int = 0) -> dict | None:
@@ -319,6 +324,8 @@ class SpeakerResolver:
     def _resolve(self, tok: Token | None, _depth: int = 0) -> dict | None:
         if tok is None or self.in_title(tok) or _depth > 3:
             return None
+        if tok.ent_type_ in TIME_LABELS:
+            return None  # "said Monday": a date is never a speaker
         tok = _named(tok)  # "the trial's principal investigator, Dr. Marta Villanueva" → the name
         if self.in_title(tok):
             return None
@@ -691,11 +698,19 @@ def _np_mention(tok: Token) -> dict | None:
         return None
     if any(t.is_quote or "\n" in t.text or t.dep_ in ("ccomp", "parataxis") for t in sub):
         return None
-    while len(sub) > 1 and (sub[-1].is_punct or sub[-1].dep_ == "cc"):
+    # a time modifier at the end is no part of who spoke ("an arbitration panel in 2001")
+    for c in reversed(list(tok.rights)):
+        csub = sorted(c.subtree, key=lambda t: t.i)
+        if csub[-1].i != sub[-1].i or not (c.dep_ in ("prep", "npadvmod") and
+                                           any(t.ent_type_ in ("DATE", "TIME") for t in csub)):
+            break
+        sub = [t for t in sub if t.i < csub[0].i]
+    while len(sub) > 1 and (sub[-1].is_punct or sub[-1].is_space or sub[-1].dep_ == "cc"):
         sub = sub[:-1]
-    while len(sub) > 1 and (sub[0].is_punct or sub[0].dep_ == "cc"):
+    while len(sub) > 1 and (sub[0].is_punct or sub[0].is_space or sub[0].dep_ in ("cc", "preconj", "advmod")
+                            and sub[0].head is tok):
         sub = sub[1:]
-    return _mention_span(sub)
+    return _mention_span(sub) if sub else None
 
 
 def _phrase_text(toks: list[Token]) -> str:
