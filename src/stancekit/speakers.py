@@ -420,9 +420,12 @@ class SpeakerResolver:
                 "confidence": round(confidence, 3)}
 
     def _match_surname(self, name: str) -> str | None:
-        last = name.split()[-1] if name else ""
+        parts = name.split()
+        if not parts:
+            return None
+        last = parts[-1]
         hits = {e["canonical"] for e in self.entities if e["label"] == "PERSON"
-                and e["canonical"].split()[-1] == last and len(e["canonical"].split()) > 1}
+                and len(e["canonical"].split()) > 1 and e["canonical"].split()[-1] == last}
         return next(iter(hits)) if len(hits) == 1 else None
 
     # -- pronouns --------------------------------------------------------------------------------
