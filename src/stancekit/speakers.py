@@ -91,6 +91,8 @@ ORG_NOUNS = frozenset({"ministry", "embassy", "office", "department", "agency", 
                        "police", "army", "military", "navy", "legislature", "senate", "cabinet",
                        "regime", "utility", "city", "county", "state", "panel", "caucus", "chamber", "delegation",
                        "society", "fund", "alliance", "department", "secretariat", "directorate"})
+# generic places whose possessive does not name an organisation ("the city's police department")
+PLACE_OWNERS = frozenset({"state", "city", "county", "town", "country", "nation", "region", "province"})
 # "its members said": the organisation speaks through them
 MEMBER_NOUNS = frozenset({"member", "official", "leader", "representative", "spokesperson", "spokesman",
                           "spokeswoman", "staff", "lawyer", "attorney", "executive", "leadership"})
@@ -391,7 +393,13 @@ class SpeakerResolver:
         phrase = _phrase(tok)
         if extend:
             phrase = _extended_phrase(tok, phrase)
-        text = canonical_text(_phrase_text(phrase))
+        named_part = phrase
+        poss = next((t for t in phrase if t.dep_ == "poss" and t.lemma_.lower() in PLACE_OWNERS), None)
+        if poss is not None and tok.lemma_.lower() in ORG_NOUNS:
+            # "the state's education department" is named "education department"
+            after = [t for t in phrase if t.i > max(x.i for x in poss.subtree)]
+            named_part = [t for t in after if t.text not in ("'s", "’s", "'", "’")] or phrase
+        text = canonical_text(_phrase_text(named_part))
         if not text or text.lower() in LOCAL_PRONOUNS:
             return None
         head = tok.lemma_.lower()
@@ -407,8 +415,9 @@ class SpeakerResolver:
         named = any(t.i in self._by_token or t.pos_ == "PROPN" for t in phrase if t is not tok)
         if head in ORG_NOUNS and (named or tok.tag_ not in ("NNS", "NNPS")):
             return self._record(text, "ORG", _mention_span(phrase), "nominal" if not named else "group", 0.7)
-        plural = tok.tag_ in ("NNS", "NNPS") or head in speaker_nouns()
-        return self._record(text, "GROUP", _mention_span(phrase), "group", 0.6 if plural else 0.4)
+        # a known speaker noun ("officials", "residents") is a likelier speaker than another plural
+        conf = 0.6 if head in speaker_nouns() or is_title_token(tok) else 0.45 if tok.tag_ in ("NNS", "NNPS") else 0.4
+        return self._record(text, "GROUP", _mention_span(phrase), "group", conf)
 
     def _record(self, name: str | None, label: str, mention: dict, resolution: str, confidence: float) -> dict:
         if name is not None and (not name.strip() or name.lower() in NEVER_NAMES):
