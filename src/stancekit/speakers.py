@@ -415,8 +415,9 @@ class SpeakerResolver:
         named = any(t.i in self._by_token or t.pos_ == "PROPN" for t in phrase if t is not tok)
         if head in ORG_NOUNS and (named or tok.tag_ not in ("NNS", "NNPS")):
             return self._record(text, "ORG", _mention_span(phrase), "nominal" if not named else "group", 0.7)
-        # a known speaker noun ("officials", "residents") is a likelier speaker than another plural
-        conf = 0.6 if head in speaker_nouns() or is_title_token(tok) else 0.45 if tok.tag_ in ("NNS", "NNPS") else 0.4
+        # a plural or a known speaker noun ("officials", "a spokesman") is a likelier speaker than
+        # another singular noun ("the report")
+        conf = 0.6 if head in speaker_nouns() or is_title_token(tok) or tok.tag_ in ("NNS", "NNPS") else 0.4
         return self._record(text, "GROUP", _mention_span(phrase), "group", conf)
 
     def _record(self, name: str | None, label: str, mention: dict, resolution: str, confidence: float) -> dict:
