@@ -224,3 +224,17 @@ def test_no_speaker_name_is_a_local_pronoun(nlp):
     for q in qs:
         name = (q["speaker"] or {}).get("name")
         assert name is None or name.lower() not in LOCAL_PRONOUNS | {"he", "she", "they", "it"}
+
+
+def test_a_title_marked_on_the_doc_extension(nlp):
+    from spacy.tokens import Doc
+
+    if not Doc.has_extension("stancekit_title"):
+        Doc.set_extension("stancekit_title", default=None)
+    text = "Chair Ilse Varga Quits Board. Chair Ilse Varga left on Friday. “It was time,” she said."
+    doc = nlp.make_doc(text)
+    doc._.stancekit_title = (0, text.index(". ") + 1)
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    assert all(e["start"] > text.index(". ") for e in doc._.stancekit_entities)
+    assert SpeakerResolver(doc).resolve(token(doc, "she"))["name"] == "Ilse Varga"

@@ -87,12 +87,15 @@ _TITLE_END_PUNCT = tuple(".,;:\"”’'")
 def title_range(doc: Doc) -> tuple[int, int] | None:
     """The character range of the document's title (headline) inside its text, or None.
 
-    ``doc.user_data[TITLE_KEY]`` when the caller set it (a ``(start, end)`` pair; ingestion knows
-    the title of JSONL and HTML input). Otherwise the rule for plain text: the first line is the
+    ``doc.user_data[TITLE_KEY]`` when the caller set it, or ``doc._.stancekit_title`` when that
+    extension is registered and set (a ``(start, end)`` pair; ingestion knows the title of JSONL and
+    HTML input). Otherwise the rule for plain text: the first line is the
     title when it is followed by a blank line, or by a line break while written in title case, has
     2 to 25 words and does not end like a sentence or a cue (".", ",", ";", ":", a closing quote).
     """
     given = doc.user_data.get(TITLE_KEY)
+    if given is None and Doc.has_extension("stancekit_title"):
+        given = doc._.stancekit_title  # the title marked on the Doc by the quote stage's title hook
     if given is not None:
         try:
             a, b = int(given[0]), int(given[1])
