@@ -105,7 +105,7 @@ def test_scorer_breaks_speaker_accuracy_down_by_type_and_tag(tmp_path):
 
 def test_speaker_accuracy_on_news_dev(nlp):
     """The rules' speakers on the team-written news set: persons and groups each right on at least 90%
-    and 85% of the matched quotes (measured 0.956 and 0.895 when this test was written)."""
+    and 85% of the matched quotes (measured 0.956 and 0.921 when this test was written)."""
     out = evaluate_sample(NEWS / "gold.jsonl", nlp=nlp)
     assert not out["failures"]
     by = out["speaker_by_type"]
