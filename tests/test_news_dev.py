@@ -103,3 +103,17 @@ def test_scorer_breaks_speaker_accuracy_down_by_type_and_tag(tmp_path):
     assert out["speaker_by_type"]["group"] == {"gold": 2, "matched": 1, "right": 0, "accuracy": 0.0}
     assert out["speaker_by_tag"]["group"]["gold"] == 2 and out["speaker_by_label"]["ORG"]["matched"] == 0
     assert out["pseudo_quotes"] == {"extracted": 1, "gold": 1}
+
+
+def test_speaker_accuracy_on_news_dev(nlp):
+    """The rules' speakers on the team-written news set: persons and groups each right on at least 90%
+    and 85% of the matched quotes (measured 0.956 and 0.921 when this test was written)."""
+    out = evaluate_sample(NEWS / "gold.jsonl", nlp=nlp)
+    assert not out["failures"]
+    by = out["speaker_by_type"]
+    assert by["person"]["accuracy"] >= 0.90, by
+    assert by["group"]["accuracy"] >= 0.85, by
+    assert out["speaker_accuracy"] >= 0.90
+    # pronouns agree in gender with their antecedent
+    tag = out["speaker_by_tag"]
+    assert tag["pronoun_she"]["accuracy"] >= 0.8 and tag["gender"]["accuracy"] >= 0.8

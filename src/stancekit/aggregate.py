@@ -3,7 +3,10 @@
 A quote counts toward its speaker's stance only when the speaker is known: quotes whose speaker has no
 ``name`` (an unresolved pronoun, an anonymous source) or whose speaker resolution ``confidence`` is below
 ``min_confidence`` (:data:`MIN_SPEAKER_CONFIDENCE`) are left out, so that a guess about who spoke never
-moves a named person's stance. The quotes themselves keep their own stances either way.
+moves a named person's stance. A pronoun whose antecedent is not clear (confidence below
+:data:`stancekit.speakers.PRONOUN_MIN_CONFIDENCE`) has no name, and "I", "you", "we" never have one, so
+unresolved pronouns are never pooled into one speaker. The quotes themselves keep their own stances
+either way.
 """
 
 from __future__ import annotations

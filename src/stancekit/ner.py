@@ -80,6 +80,50 @@ def is_title_token(token) -> bool:
     return token.lower_ in ts
 
 
+TITLE_KEY = ("stancekit", "title")
+_TITLE_END_PUNCT = tuple(".,;:\"”’'")
+
+
+def title_range(doc: Doc) -> tuple[int, int] | None:
+    """The character range of the document's title (headline) inside its text, or None.
+
+    ``doc.user_data[TITLE_KEY]`` when the caller set it, or ``doc._.stancekit_title`` when that
+    extension is registered and set (a ``(start, end)`` pair; ingestion knows the title of JSONL and
+    HTML input). Otherwise the rule for plain text: the first line is the
+    title when it is followed by a blank line, or by a line break while written in title case, has
+    2 to 25 words and does not end like a sentence or a cue (".", ",", ";", ":", a closing quote).
+    """
+    given = doc.user_data.get(TITLE_KEY)
+    if given is None and Doc.has_extension("stancekit_title"):
+        given = doc._.stancekit_title  # the title marked on the Doc by the quote stage's title hook
+    if given is not None:
+        try:
+            a, b = int(given[0]), int(given[1])
+        except (TypeError, ValueError, IndexError):
+            return None
+        return (a, b) if 0 <= a < b else None
+    return first_line_title(doc_text(doc))
+
+
+def first_line_title(text: str) -> tuple[int, int] | None:
+    """The plain-text title rule of :func:`title_range` on a string."""
+    head = text[:400]
+    nl = head.find("\n")
+    if nl <= 0:
+        return None
+    line = head[:nl].rstrip()
+    start = len(line) - len(line.lstrip())
+    words = line.split()
+    if not 2 <= len(words) <= 25 or line.endswith(_TITLE_END_PUNCT):
+        return None
+    blank = head[nl + 1:].lstrip(" \t").startswith("\n")
+    alpha = [w for w in words if w[:1].isalpha()]
+    cased = alpha and sum(w[:1].isupper() for w in alpha) >= 0.7 * len(alpha) and len(alpha) >= 3
+    if not (blank or cased) or len(text) <= nl + 1:
+        return None
+    return start, len(line)
+
+
 def canonical_text(text: str) -> str:
     text = " ".join(text.split())
     text = _LEADING_DET.sub("", text)
@@ -101,6 +145,8 @@ class EntityLinker:
         self.name = name
 
     def __call__(self, doc: Doc) -> Doc:
+        title = title_range(doc)
+        self._title_end = title[1] if title else -1
         self._add_titled_names(doc)
         doc._.stancekit_entities = self.cluster(doc)
         return doc
@@ -111,7 +157,7 @@ class EntityLinker:
         i = 0
         while i < len(doc):
             tok = doc[i]
-            if is_title_token(tok) and i + 1 < len(doc):
+            if is_title_token(tok) and i + 1 < len(doc) and tok.idx >= getattr(self, "_title_end", -1):
                 j = i + 1
                 while j < len(doc) and _is_name_token(doc[j]) and not is_title_token(doc[j]):
                     j += 1
@@ -127,12 +173,15 @@ class EntityLinker:
 
     # -- steps 2 and 3: labels and clusters -----------------------------------------------------
     def cluster(self, doc: Doc) -> list[dict]:
-        ents = [e for e in doc.ents if e.label_ in NAME_LABELS]
+        title_end = getattr(self, "_title_end", -1)
+        # a headline is never a mention ("Senator Smith Criticized …" on the title line)
+        ents = [e for e in doc.ents if e.label_ in NAME_LABELS and e.start_char >= title_end
+                and not _headline_run_in(e)]
         full_people = {}
         for e in ents:
             name = canonical_text(e.text)
-            if len(name.split()) >= 2 and not _looks_like_place(e) and \
-                    (e.label_ == "PERSON" or _person_by_context(e)):
+            if len(name.split()) >= 2 and not _looks_like_place(e) and name.split()[-1].lower() not in _ORG_HEADS and \
+                    (e.label_ == "PERSON" or _person_by_context(e) or _person_by_first_name(e)):
                 full_people.setdefault(name, e)
         surname_of: dict[str, set[str]] = {}
         for name in full_people:
@@ -142,6 +191,7 @@ class EntityLinker:
                 surname_of.setdefault(parts[-2], set()).add(name)
         records = []
         ents = [e for e in ents if "\n" not in e.text]
+        orgs = _org_short_names([canonical_text(e.text) for e in ents if e.label_ == "ORG"])
         for e in ents:
             name = canonical_text(e.text)
             label = e.label_
@@ -153,6 +203,10 @@ class EntityLinker:
                 label = "PERSON"
             elif label == "PERSON" and _looks_like_place(e):
                 label = "GPE"
+            elif label == "PERSON" and name.split()[-1].lower() in _ORG_HEADS:
+                label = "ORG"  # "the White House", "the Fisheries Ministry" tagged as a person
+            elif label == "ORG" and orgs.get(name):
+                canonical = orgs[name]  # "Mariners" after "Rockport Mariners"
             if label == "PERSON" and canonical != name and canonical not in full_people:
                 canonical = name
             records.append({"text": e.text, "label": label, "start": e.start_char, "end": e.end_char,
@@ -160,7 +214,8 @@ class EntityLinker:
         # surname mentions that the statistical model missed ("Éder, for his part, framed …")
         covered = {t.i for e in ents for t in e}
         for tok in doc:
-            if tok.i not in covered and tok.pos_ == "PROPN" and len(surname_of.get(tok.text, ())) == 1:
+            if tok.i not in covered and tok.pos_ == "PROPN" and len(surname_of.get(tok.text, ())) == 1 \
+                    and tok.idx >= title_end:
                 records.append({"text": tok.text, "label": "PERSON", "start": tok.idx,
                                 "end": tok.idx + len(tok), "canonical": next(iter(surname_of[tok.text]))})
         records.sort(key=lambda r: r["start"])
@@ -176,6 +231,80 @@ class EntityLinker:
             else:
                 r["label"] = max(v, key=lambda lab: (v[lab], lab == "PERSON"))
         return records
+
+
+# last words that make a capitalised name an organisation, whatever the statistical model says
+_ORG_HEADS = frozenset({"house", "ministry", "department", "council", "committee", "agency", "office", "campaign",
+                        "commission", "court", "party", "union", "bureau", "service", "board", "administration",
+                        "association", "institute", "university", "corporation", "company", "inc.", "corp."})
+
+
+def _org_short_names(names: list[str]) -> dict[str, str]:
+    """Short forms of organisation names: a first or last word (or words) of exactly one longer
+    organisation name of the document ("Northgate" → "Northgate Health", "Mariners" → "Rockport
+    Mariners")."""
+    full = sorted({n for n in names if len(n.split()) >= 2})
+    out: dict[str, str] = {}
+    for short in set(names):
+        parts = short.split()
+        hits = {f for f in full if f != short and len(f.split()) > len(parts)
+                and (f.split()[:len(parts)] == parts or f.split()[-len(parts):] == parts)}
+        if len(hits) == 1 and short[:1].isupper():
+            out[short] = next(iter(hits))
+    return out
+
+
+def _first_name_first(span: Span) -> bool:
+    if len(span) < 2 or not span[0].is_alpha or not span[0].text[:1].isupper():
+        return False
+    from .speakers import first_name_gender
+
+    return first_name_gender(span[0].text) is not None
+
+
+def _person_by_first_name(span: Span) -> bool:
+    """A 2-3 word capitalised name the model labelled otherwise whose first word is a first name
+    (the optional ``gender-guesser`` list): "Theo Barros" tagged GPE."""
+    if span.label_ not in ("GPE", "ORG", "NORP", "LOC", "FAC") or not 2 <= len(span) <= 3:
+        return False
+    if not all(t.is_alpha and t.text[:1].isupper() and not t.is_upper for t in span):
+        return False
+    from .speakers import first_name_gender
+
+    return first_name_gender(span[0].text) is not None
+
+
+def _headline_run_in(span: Span) -> bool:
+    """A PERSON run of a title-cased line that goes on into a capitalised verb ("Senator Smith
+    Criticized Over Budget", "Mayor Ann Lee Vetoes Plan"): spaCy's span swallowed headline words
+    that are no name. A verb here: a past form in "-ed", or "-s"/"-es" on a verb of the cue lexicon."""
+    if span.label_ != "PERSON" or len(span) < 2:
+        return False
+    last = span[-1]
+    if not last.text[:1].isupper() or not _title_cased_line(span):
+        return False
+    low = last.lower_
+    if low.endswith("ed") and len(low) > 4:
+        return True
+    return low.endswith("s") and any(v in _cue_verbs() for v in (low[:-1], low[:-2]))
+
+
+@lru_cache(maxsize=1)
+def _cue_verbs() -> frozenset[str]:
+    from .resources import cues
+
+    c = cues()
+    return frozenset().union(*(c.get(k, frozenset()) for k in ("speech", "belief", "intent", "object"))) | \
+        frozenset({"veto", "sign", "fight", "slam", "blast", "win", "lose", "quit", "resign", "vow", "back",
+                   "push", "urge", "seek", "face", "hit", "rip", "target", "pledge", "unveil"})
+
+
+def _title_cased_line(span: Span) -> bool:
+    text = span.doc.text
+    a = text.rfind("\n", 0, span.start_char) + 1
+    b = text.find("\n", span.end_char)
+    words = [w for w in text[a:b if b >= 0 else len(text)].split() if w[:1].isalpha() and len(w) > 3]
+    return len(words) >= 3 and sum(w[:1].isupper() for w in words) >= 0.8 * len(words)
 
 
 HONORIFICS = frozenset({"mr.", "mrs.", "ms.", "dr.", "prof.", "sir", "dame", "mr", "mrs", "ms", "dr"})
@@ -216,8 +345,9 @@ def _looks_like_place(span: Span) -> bool:
     if after is not None and is_title_token(after) and len(span) == 1:
         return True
     root = span.root
-    if root.dep_ == "pobj" and root.head.lower_ in ("in", "from", "to", "between", "near", "across"):
-        return True
+    if root.dep_ == "pobj" and root.head.lower_ in ("in", "from", "to", "between", "near", "across") and \
+            title_before(doc, span.start) is None and not _first_name_first(span):
+        return True  # "in Bogotá", but not "an ally in Councilman Luis Harrow"
     if root.dep_ == "conj" and root.head.ent_type_ in ("GPE", "LOC"):
         return True
     if any(c.dep_ == "conj" and c.ent_type_ in ("GPE", "LOC") for c in root.children):
