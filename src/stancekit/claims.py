@@ -618,7 +618,7 @@ def train_head(data: TrainingSet, out: str | Path, *, encoder: str | None = DEFA
     params["training"]["sources"] = sorted({Path(s).name for s in data.sources})
     clef_docs = sorted({g[len("clef:"):] for g in data.groups if g.startswith("clef:")})
     params["training"]["documents"] = len(clef_docs)
-    if clef_docs:  # lets an evaluation refuse to report on documents the head was trained on
+    if clef_docs:  # lets an evaluation flag documents the head was trained on
         params["training"]["clef_documents"] = clef_docs
     params["cv"] = {k: v for k, v in card.items() if not k.startswith("_")}
     params["cv"]["selected_by"] = key

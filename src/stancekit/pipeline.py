@@ -199,17 +199,18 @@ class Analyser:
 
 
 def _with_title(nlp, text: str, item: Document, offset: int):
-    """The chunk as it enters spaCy: a Doc with the title marked when the chunk holds the document's
-    title (:func:`stancekit.quotes.apply_title_span`), else the text."""
+    """The chunk as it enters spaCy: a tokenised Doc with the title marked when the chunk holds the
+    document's title (:func:`stancekit.quotes.apply_title_span`), else marked as having none."""
     span = item.title_span
     if span is None and item.title:
         from .ingest import title_span
 
         span = item.title_span = title_span(item.text, item.title)
-    if span is None or offset > span[0] or span[1] - offset > len(text):
-        return text
     from .quotes import apply_title_span
 
+    if span is None or offset > span[0] or span[1] - offset > len(text):
+        # no title in this chunk (or none at all, e.g. --no-title-line): say so, so that no stage guesses one
+        return apply_title_span(nlp.make_doc(text), None)
     return apply_title_span(nlp.make_doc(text), (span[0] - offset, span[1] - offset))
 
 

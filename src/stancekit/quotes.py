@@ -55,18 +55,20 @@ if not Doc.has_extension("stancekit_title"):
 def apply_title_span(doc: Doc, span: tuple[int, int] | None) -> Doc:
     """Mark ``doc``'s title (a character range of its text, from :func:`stancekit.ingest.title_span`).
 
-    The range goes to ``doc._.stancekit_title``; on a Doc not parsed yet the first token of the body
+    The range goes to ``doc._.stancekit_title`` (and ``doc.user_data[ner.TITLE_KEY]``; ``None`` marks the
+    Doc as having no title, so the NER stage's own first-line rule does not guess one); on a Doc not parsed yet the first token of the body
     also starts a sentence, so the parser never runs the headline into the first paragraph. The quote
     stage finds no quote in the title and takes no speaker mention from it.
     """
-    if span is None or len(doc) == 0:
+    from .ner import TITLE_KEY
+
+    a, b = (int(span[0]), int(span[1])) if span is not None else (0, 0)
+    if span is None or len(doc) == 0 or not 0 <= a < b <= len(doc_text(doc)):
         doc._.stancekit_title = None
-        return doc
-    a, b = int(span[0]), int(span[1])
-    if not 0 <= a < b <= len(doc_text(doc)):
-        doc._.stancekit_title = None
+        doc.user_data[TITLE_KEY] = ()  # known to have no title: the NER stage's plain-text rule stays off
         return doc
     doc._.stancekit_title = (a, b)
+    doc.user_data[TITLE_KEY] = (a, b)
     if not doc.has_annotation("DEP") and not doc.has_annotation("SENT_START"):
         body = next((t for t in doc[_token_index_at(doc, b):] if t.idx >= b and not t.is_space), None)
         if body is not None and body.i > 0:
