@@ -375,3 +375,38 @@ def test_brat_to_cofenet_and_comparison(tmp_path):
     cmp = compare_cofenet(rows, ref)
     assert (cmp["reference_instances"], cmp["same_tokens"], cmp["same_tokens_and_labels"]) == (2, 2, 1)
     assert cmp["same_labels_rate"] == 0.5 and len(cmp["label_mismatches"]) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the commands
+# ---------------------------------------------------------------------------------------------
+
+def test_train_quotes_and_cofenet_bio_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from stancekit.cli import app
+
+    runner = CliRunner()
+    base = build_base(tmp_path / "base")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in _gold_rows()), encoding="utf-8")
+    res = runner.invoke(app, ["train", "quotes", "--data", str(gold), "--format", "sample", "--base", str(base),
+                              "--out", str(tmp_path / "tagger"), "--epochs", "3", "--max-length", "20",
+                              "--stride", "6", "--device", "cpu", "--precision", "fp32"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "tagger" / "model.safetensors").exists()
+    assert json.loads((tmp_path / "tagger" / "stancekit_tagger.json").read_text())["training"]["steps"] == 3
+
+    split = tmp_path / "split"
+    (split / "text").mkdir(parents=True)
+    (split / "attributions").mkdir()
+    text = "Ana Lopez said the bridge would reopen.\n"
+    (split / "text" / "a.txt").write_text(text, encoding="utf-8")
+    (split / "attributions" / "a_00aa.ann").write_text("T1\tCue 10 14\tsaid\n", encoding="utf-8")
+    out = tmp_path / "bio.jsonl"
+    res = runner.invoke(app, ["eval", "cofenet-bio", str(split), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["labels"] == ["O", "O", "B-cue", "O", "O", "O", "O", "O"]
+    res = runner.invoke(app, ["eval", "cofenet-bio", str(split), "--reference", str(out)])
+    assert res.exit_code == 0 and json.loads(res.output)["comparison"]["same_labels_rate"] == 1.0

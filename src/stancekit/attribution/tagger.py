@@ -137,6 +137,9 @@ class AttributionTagger:
         self.engine = InferenceEngine(model, self.tokenizer, device=device, max_tokens=max_tokens,
                                       max_length=self.max_length, head=token_logits_head, precision=precision)
         self.path = path
+        #: when a dict, :meth:`tag` keeps each text's spans here (an evaluation that scores the raw
+        #: spans as well as the records reads them back instead of tagging twice)
+        self.keep_spans: dict[str, list[TaggedSpan]] | None = None
 
     # -- public ----------------------------------------------------------------------------------
     def windows(self, text: str) -> list[Window]:
@@ -154,7 +157,10 @@ class AttributionTagger:
         per_doc: list[dict[int, tuple[float, int, np.ndarray]]] = [{} for _ in texts]
         for (i, w), rows, offsets in zip(jobs, logits, enc["offset_mapping"]):
             stitch(per_doc[i], rows, offsets, w.start)
-        return [self._decode(seen) for seen in per_doc]
+        out = [self._decode(seen) for seen in per_doc]
+        if self.keep_spans is not None:
+            self.keep_spans.update(zip(texts, out))
+        return out
 
     def attributions(self, texts: Sequence[str]) -> list[list[Attribution]]:
         return [link(t, spans) for t, spans in zip(texts, self.tag(texts))]

@@ -358,6 +358,9 @@ def evaluate_cofenet(path: Path, *, limit: int | None = None, nlp=None) -> dict:
     failures = []
     t0 = time.perf_counter()
     texts = [join_tokens(r["tokens"]) for r in rows]
+    tagger = nlp.get_pipe("stancekit_quote_tagger").tagger if "stancekit_quote_tagger" in nlp.pipe_names else None
+    if tagger is not None:
+        tagger.keep_spans = {}
     for row, (text, offs), doc in zip(rows, texts, nlp.pipe(t for t, _ in texts)):
         gold = bio_spans(row["labels"])
         pred: dict[str, set] = {"source": set(), "cue": set(), "content": set()}
@@ -383,8 +386,9 @@ def evaluate_cofenet(path: Path, *, limit: int | None = None, nlp=None) -> dict:
            "seconds": round(time.perf_counter() - t0, 1),
            "exact": {r: c.scores() for r, c in counts.items()},
            "cofenet_test_reference": {"source": 83.2, "cue": 75.3, "content": 72.9}}
-    if "stancekit_quote_tagger" in nlp.pipe_names:
-        out["exact_tagger_spans"] = _cofenet_tagger_spans(nlp.get_pipe("stancekit_quote_tagger").tagger, rows, texts)
+    if tagger is not None:
+        out["exact_tagger_spans"] = _cofenet_tagger_spans(tagger, rows, texts)
+        tagger.keep_spans = None
     return out
 
 
@@ -393,7 +397,11 @@ def _cofenet_tagger_spans(tagger, rows: list[dict], texts: list[tuple[str, list]
     as CofeNet is scored), mapped to tokens and scored by exact token match per role."""
     counts = {r: Counts() for r in ("source", "cue", "content")}
     t0 = time.perf_counter()
-    tagged = tagger.tag([t for t, _ in texts])
+    kept = tagger.keep_spans or {}
+    missing = [t for t, _ in texts if t not in kept]
+    if missing:
+        kept = dict(kept, **dict(zip(missing, tagger.tag(missing))))
+    tagged = [kept[t] for t, _ in texts]
     for row, (text, offs), spans in zip(rows, texts, tagged):
         gold = bio_spans(row["labels"])
         pred: dict[str, set] = {r: set() for r in counts}
