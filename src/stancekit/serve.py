@@ -271,6 +271,7 @@ class _BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._drain(receive, int(declared))
             return await self._refuse(send, int(declared))
         chunks, size = [], 0
         while True:
@@ -294,6 +295,16 @@ class _BodyLimit:
             return await receive()
 
         return await self.app(scope, replay, send)
+
+    async def _drain(self, receive, declared: int) -> None:
+        """Read (and drop) a refused body that is not much over the limit, so that the client, still sending,
+        gets the 413 rather than a connection reset; a body far over the limit is not read at all."""
+        if declared > max(4 * self.limit, 1 << 20):
+            return
+        while True:
+            msg = await receive()
+            if msg["type"] != "http.request" or not msg.get("more_body"):
+                return
 
     async def _refuse(self, send, size: int) -> None:
         payload = json.dumps({"error": {"code": "E202", "message": Errors.E202.format(size=size, limit=self.limit)}})
