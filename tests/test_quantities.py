@@ -156,3 +156,23 @@ def test_values_are_ints_when_whole_and_offsets_are_consistent():
 def test_empty_and_numberless_text():
     assert parse_quantities("") == []
     assert parse_quantities("The mood in the square was tense.") == []
+
+
+def test_inflect_is_imported_without_typeguard_instrumentation():
+    """quantulum3's inflect is imported as under ``python -O`` (no per-method recompilation), typeguard's
+    decorator is put back afterwards, and the plurals quantulum3 and the counted nouns need still come out."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import typeguard; original = typeguard.typechecked\n"
+        "from stancekit.quantities import parse_quantities, _singular\n"
+        "found = parse_quantities('two soldiers and more than 250,000 hectares')\n"
+        "import inflect\n"
+        "assert typeguard.typechecked is original\n"
+        "assert 'typeguard' not in inflect.engine.plural.__code__.co_names\n"
+        "assert [(q['value'], q['unit']) for q in found] == [(2, 'soldier'), (250000, 'hectare')], found\n"
+        "assert inflect.engine().plural('tonne') == 'tonnes' and _singular('hectares') == 'hectare'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]

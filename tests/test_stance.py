@@ -157,6 +157,25 @@ def test_fewshot_cache_keys_tell_same_named_encoder_folders_apart(general_file, 
     assert heads == sorted(f"head-general-{be.head_key(TARGET)}.npz" for be in (be_a, be_b))  # one head each
 
 
+def test_stance_backend_and_claims_detector_share_one_loaded_encoder(general_file, tmp_path, monkeypatch):
+    from stancekit.claims import ClaimDetector
+    from stancekit.stance import Encoder, FewShotBackend, shared_encoder
+    from tiny_models import build_encoder
+
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    a = build_encoder(tmp_path / "a" / "model", seed=0)
+    b = build_encoder(tmp_path / "b" / "model", seed=1)
+    backend = FewShotBackend(str(a), device="cpu", general_data=str(general_file))
+    params = {"format": "stancekit.claims_head.v2", "features": [], "coef": [], "intercept": 0.0,
+              "embedding": {"encoder": str(a), "dim": 32, "coef": [0.0] * 32}}
+    detector = ClaimDetector(params=params, device="cpu")
+    assert detector.encoder is backend.encoder  # one copy of the weights in the process
+    assert shared_encoder(str(b), device="cpu") is not backend.encoder  # other weights, other encoder
+    texts = ["we support certification", "The port strike entered its third day."]
+    alone = Encoder(str(a), device="cpu")  # loaded on its own: the same vectors
+    assert np.array_equal(backend.encoder.encode(texts), alone.encode(texts))
+
+
 def test_old_heads_without_temperature_still_load(tmp_path):
     from stancekit.stance import LinearHead
 

@@ -179,22 +179,18 @@ def _hasher():
 
 
 # ---------------------------------------------------------------------------------------------
-# sentence embeddings (one encoder per source, shared by every detector of the process)
+# sentence embeddings (one encoder per source, shared by every detector and the stance backend)
 # ---------------------------------------------------------------------------------------------
-
-_ENCODERS: dict[tuple[str, str], object] = {}
 
 
 def shared_encoder(source: str, *, device: str = "auto"):
     """The :class:`stancekit.stance.Encoder` for ``source`` (a known name such as
-    ``all-MiniLM-L6-v2``/``all-mpnet-base-v2`` or a model folder), loaded once per process."""
-    key = (str(source), device)
-    if key not in _ENCODERS:
-        from .sources import resolve_source
-        from .stance import Encoder
+    ``all-MiniLM-L6-v2``/``all-mpnet-base-v2`` or a model folder), loaded once per process
+    (:func:`stancekit.stance.shared_encoder`): the few-shot stance backend's copy when it uses the same one."""
+    from .sources import resolve_source
+    from .stance import shared_encoder as _shared
 
-        _ENCODERS[key] = Encoder(resolve_source(str(source)), device=device)
-    return _ENCODERS[key]
+    return _shared(resolve_source(str(source)), device=device)
 
 
 def _embed(encoder, texts: Sequence[str]):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import sys
 import warnings
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -132,6 +133,7 @@ def _money_abbreviations(text: str, ref: date | None) -> Iterator[dict]:
 @lru_cache(maxsize=None)
 def _scales() -> dict[str, int]:
     """Vague magnitude words ("hundreds", "billions") and their value, from quantulum3's SCALES."""
+    _import_inflect()
     from quantulum3._lang.en_US.regex import SCALES
 
     out = dict(VAGUE_SCALES)
@@ -244,9 +246,46 @@ def _deictic_dates(text: str, ref: date | None) -> Iterator[dict]:
 # 2.-3. numbers and units by quantulum3, normalised
 # ---------------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=None)
+def _import_inflect():
+    """``inflect`` (quantulum3 builds its plural unit names with it), imported the way ``python -O`` would.
+
+    inflect decorates its methods with typeguard's ``@typechecked``, which at import re-parses and
+    recompiles inflect's whole module once per decorated method (about 2 s of CPU, most of the claims
+    stage's first call) and then checks argument types on every call. typeguard documents the
+    decorator as a no-op under ``python -O``; the same is done here, for the import of inflect only:
+    ``typeguard.typechecked`` is the identity while inflect is imported, and restored after. The type
+    checks only ever raise (on a non-string or empty word), and neither quantulum3 nor
+    :func:`_singular` passes such a word, so no result changes. Every quantulum3 entry point below
+    calls this first, so that quantulum3's own lazy import of inflect finds it loaded.
+    """
+    if "inflect" not in sys.modules:
+        try:
+            import typeguard
+        except ImportError:  # an inflect without typeguard: nothing to switch off
+            typeguard = None
+        original = getattr(typeguard, "typechecked", None)
+        if original is not None:
+            typeguard.typechecked = _no_typecheck
+        try:
+            import inflect  # noqa: F401
+        finally:
+            if original is not None:
+                typeguard.typechecked = original
+    return sys.modules["inflect"]
+
+
+def _no_typecheck(target=None, **_options):
+    """Stands in for ``typeguard.typechecked`` (bare or with options) while inflect is imported."""
+    if target is None:
+        return lambda f: f
+    return target
+
+
 @contextmanager
 def _rule_based_units() -> Iterator[None]:
     """quantulum3 without its pickled scikit-learn classifier (rule-based unit disambiguation)."""
+    _import_inflect()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from quantulum3 import classifier
@@ -395,9 +434,7 @@ def _stop_words() -> frozenset[str]:
 
 @lru_cache(maxsize=None)
 def _inflect():
-    import inflect
-
-    return inflect.engine()
+    return _import_inflect().engine()
 
 
 def _singular(word: str) -> str | None:

@@ -134,6 +134,27 @@ class Encoder:
         return self.engine.run(list(texts))
 
 
+_ENCODERS: dict[tuple, Encoder] = {}
+
+
+def shared_encoder(source: str | None = None, *, device: str = "auto", max_tokens: int = 16384,
+                   threads: int | None = None) -> Encoder:
+    """The process's one loaded :class:`Encoder` for ``source`` (default: the bundled MiniLM): the few-shot
+    backend and the claims stage share it. The key is what decides the engine's outputs: the weights'
+    identity (:func:`encoder_identity`: a folder rewritten in place loads again), the torch device, the
+    token budget as the engine caps it and the precision. The engine keeps no state between calls, so
+    sharing changes no output. ``threads`` (a process-wide torch setting) is applied on every call."""
+    from . import device as dev
+
+    source = source or default_encoder_source()
+    where = dev.resolve_device(device, threads=threads)
+    budget = min(int(max_tokens), dev.CPU_MAX_TOKENS) if where.type == "cpu" else int(max_tokens)
+    key = (encoder_identity(source), str(where), budget, dev.default_precision())
+    if key not in _ENCODERS:
+        _ENCODERS[key] = Encoder(source, device=device, max_tokens=max_tokens, threads=threads)
+    return _ENCODERS[key]
+
+
 def is_proposition(name: str) -> bool:
     """Whether a target reads as a proposition ("the minimum wage should rise") rather than a name or a
     phrase ("the minimum wage"): it holds a finite verb such as *should*, *is* or *will*."""
@@ -289,7 +310,7 @@ class FewShotBackend(StanceBackend):
                  target_weight: float | None = None, C: float = FEWSHOT_C, use_cache: bool = True,
                  threads: int | None = None, max_tokens: int = 16384, calibrate: bool = True,
                  rel_low: float = REL_LOW, rel_span: float = REL_SPAN, **_):
-        self.encoder = Encoder(encoder, device=device, threads=threads, max_tokens=max_tokens)
+        self.encoder = shared_encoder(encoder, device=device, threads=threads, max_tokens=max_tokens)
         self.encoder_id = encoder_identity(self.encoder.source)
         self.general_path = Path(general_data) if general_data else DATA_DIR / "stance_general.jsonl"
         self.target_weight = target_weight
