@@ -1,32 +1,16 @@
 """Every loop over the parse ends: self-headed roots anywhere, random heads, a real fragment parse."""
 
-import signal
-from contextlib import contextmanager
-
 import pytest
 import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 
+from timeouts import deadline
 from stancekit.quotes import _left_subject
 
 POS = ["NOUN", "PROPN", "ADP", "VERB", "ADV", "AUX", "PART", "PRON", "DET", "PUNCT"]
 DEPS = ["ROOT", "nsubj", "dobj", "prep", "pobj", "compound", "ccomp", "advmod", "punct", "det"]
-
-
-@contextmanager
-def deadline(seconds: int):
-    """Fail instead of hanging: a loop that never ends is the bug under test."""
-    def boom(*_):
-        raise TimeoutError("a parse loop did not terminate")
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +23,7 @@ def test_noun_root_before_the_verb_ends(vocab):
     words = ["Senator", "Smith", "took", "aides", "to", "task"]
     doc = Doc(vocab, words=words, heads=[1, 1, 1, 2, 2, 4], deps=["compound", "ROOT", "acl", "dobj", "prep", "pobj"],
               pos=["PROPN", "PROPN", "VERB", "NOUN", "ADP", "NOUN"], sent_starts=[True] + [False] * 5)
-    with deadline(5):
+    with deadline(5, "a parse loop"):
         subj = _left_subject(doc[2])
     assert subj is not None and subj.text == "Smith"
 
@@ -55,7 +39,7 @@ def test_random_parses_end(vocab, data):
         doc = Doc(vocab, words=[f"w{i}" for i in range(n)], heads=heads, deps=deps, pos=pos)
     except ValueError:  # spaCy refuses some head layouts (cycles without a root); those are not parses
         return
-    with deadline(5):
+    with deadline(5, "a parse loop"):
         for tok in doc:
             _left_subject(tok)
 
@@ -72,6 +56,6 @@ def test_real_fragment_parse_runs_through_the_quote_stage():
     text = ("Council Budget Chair Under Fire\n\nLocal Parents Take Board to Task for Cuts\n\n"
             "Parents took the school board to task for the cuts on Tuesday, and the chair said, "
             "\"We will listen.\"")
-    with deadline(30):
+    with deadline(30, "a parse loop"):
         doc = nlp(text)
     assert doc._.stancekit_quotes is not None

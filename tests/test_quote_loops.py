@@ -3,15 +3,13 @@ parses (self-headed roots at any position, random labels, quote marks and line b
 
 from __future__ import annotations
 
-import signal
-from contextlib import contextmanager
-
 import pytest
 import spacy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 
+from timeouts import deadline
 from stancekit.ingest import title_span
 from stancekit.quotes import (QuoteFinder, _left_subject, _subject, apply_title_span, pair_quote_marks,
                               transcript_turns)
@@ -27,19 +25,6 @@ DEPS = ["ROOT", "nsubj", "nsubjpass", "dobj", "prep", "pobj", "compound", "ccomp
 TEXT = st.lists(st.sampled_from(list("ab AB:.,;\n\"“”«»'-—QSMITH") + ["said ", "Ruiz ", "MR. ", "Calling ",
                                                                      "that ", "\n\n", "SMITH: ", "Q: "]),
                 max_size=80).map("".join)
-
-
-@contextmanager
-def deadline(seconds: int):
-    def boom(*_):
-        raise TimeoutError("a quote-stage loop did not terminate")
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +69,7 @@ def test_quote_finder_ends_on_random_parses(blank, data):
     doc = data.draw(parses(blank.vocab))
     assume(doc is not None)
     finder = QuoteFinder(blank)
-    with deadline(5):
+    with deadline(5, "a quote-stage loop"):
         quotes = finder.find(doc, [])
         for tok in doc:
             _left_subject(tok)
@@ -97,7 +82,7 @@ def test_quote_finder_ends_on_random_parses(blank, data):
 @settings(max_examples=300, deadline=None)
 @given(TEXT)
 def test_text_functions_end(text):
-    with deadline(5):
+    with deadline(5, "a quote-stage loop"):
         spans, _ = pair_quote_marks(text)
         span = title_span(text)
         turns = transcript_turns(text, span)
@@ -111,7 +96,7 @@ def test_text_functions_end(text):
 @given(TEXT)
 def test_real_pipeline_ends_on_random_text(nlp, text):
     span = title_span(text)
-    with deadline(20):
+    with deadline(20, "a quote-stage loop"):
         doc = nlp(apply_title_span(nlp.make_doc(text), span)) if span else nlp(text)
     for q in doc._.stancekit_quotes:
         assert q["text"] == text[q["start"]:q["end"]]

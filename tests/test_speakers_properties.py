@@ -3,15 +3,13 @@ hand-built parses (self-headed roots at any position, random entities) and on ra
 
 from __future__ import annotations
 
-import signal
-from contextlib import contextmanager
-
 import pytest
 import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 
+from timeouts import deadline
 from stancekit import speakers as sp
 from stancekit.ner import first_line_title, title_range
 
@@ -25,19 +23,6 @@ DEPS = ["ROOT", "nsubj", "nsubjpass", "dobj", "appos", "conj", "compound", "amod
         "relcl", "acl", "ccomp", "det", "punct", "cc", "attr", "nmod", "case"]
 LABELS = ["PERSON", "ORG", "GPE", "NORP"]
 RESOLUTIONS = {"name", "title", "pronoun", "relative", "nominal", "group", "continuation"}
-
-
-@contextmanager
-def deadline(seconds: int):
-    def boom(*_):
-        raise TimeoutError("speaker resolution did not terminate")
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +113,7 @@ def test_random_parses(vocab, data):
     doc._.stancekit_entities = ents
     if data.draw(st.booleans()):
         doc.user_data[("stancekit", "title")] = (0, data.draw(st.integers(0, len(doc.text) + 2)))
-    with deadline(10):
+    with deadline(10, "speaker resolution"):
         exercise(doc)
 
 
@@ -142,7 +127,7 @@ SENTENCE_WORDS = st.sampled_from(["Mr.", "Ms.", "Ann", "Lee", "Tom", "Ruiz", "sa
 @given(st.lists(SENTENCE_WORDS, min_size=1, max_size=30))
 def test_random_sentences_through_the_parser(nlp, words):
     text = " ".join(words)
-    with deadline(20):
+    with deadline(20, "speaker resolution"):
         doc = nlp(text)
         exercise(doc)
         for q in doc._.stancekit_quotes or []:
