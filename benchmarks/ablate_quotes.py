@@ -51,11 +51,9 @@ def finder_for(nlp, variant: str):
     flags = {"no_transcripts": "transcripts", "no_participial": "participial",
              "no_back_reference": "back_reference", "no_object_rule": "object_needs_proposition"}
     if variant in flags:
-        setattr(f, flags[variant], False)
+        setattr(f.settings, flags[variant], False)
     elif variant.startswith("no_"):
-        verb = variant[3:]
-        for attr in ("speech", "belief", "intent", "object"):
-            setattr(f, attr, frozenset(getattr(f, attr)) - {verb})
+        f.lexicon = f.lexicon.without(variant[3:])
     elif variant != "base":
         raise SystemExit(f"unknown variant {variant}")
     return f
@@ -68,7 +66,7 @@ def score_polnear(docs, items, finder) -> dict:
     slow, longest = [], 0.0
     for doc, (doc_id, text, gold) in zip(docs, items):
         t0 = time.perf_counter()
-        quotes = [q.to_dict() for q in finder.find(doc, [])]
+        quotes = [q.to_dict() for q in finder.find(doc)]
         dt = time.perf_counter() - t0
         longest = max(longest, dt)
         if dt > 10:
@@ -84,7 +82,7 @@ def score_sample(docs, rows, finder) -> dict:
 
     content, speakers, pseudo = Counts(), SpeakerTally(), Counts()
     for doc, row in zip(docs, rows):
-        quotes = [q.to_dict() for q in finder.find(doc, [])]
+        quotes = [q.to_dict() for q in finder.find(doc)]
         gq = row.get("quotes", [])
         gs = [Span(((q["start"], q["end"]),)) for q in gq]
         ps = [Span(((q["start"], q["end"]),)) for q in quotes]

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from spacy.tokens import Doc
 
 from timeouts import deadline
-from stancekit.quotes import _left_subject
+from stancekit.syntax import left_subject
 
 POS = ["NOUN", "PROPN", "ADP", "VERB", "ADV", "AUX", "PART", "PRON", "DET", "PUNCT"]
 DEPS = ["ROOT", "nsubj", "dobj", "prep", "pobj", "compound", "ccomp", "advmod", "punct", "det"]
@@ -24,7 +24,7 @@ def test_noun_root_before_the_verb_ends(vocab):
     doc = Doc(vocab, words=words, heads=[1, 1, 1, 2, 2, 4], deps=["compound", "ROOT", "acl", "dobj", "prep", "pobj"],
               pos=["PROPN", "PROPN", "VERB", "NOUN", "ADP", "NOUN"], sent_starts=[True] + [False] * 5)
     with deadline(5, "a parse loop"):
-        subj = _left_subject(doc[2])
+        subj = left_subject(doc[2])
     assert subj is not None and subj.text == "Smith"
 
 
@@ -41,7 +41,7 @@ def test_random_parses_end(vocab, data):
         return
     with deadline(5, "a parse loop"):
         for tok in doc:
-            _left_subject(tok)
+            left_subject(tok)
 
 
 @pytest.mark.slow

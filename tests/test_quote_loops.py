@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from spacy.tokens import Doc
 
 from timeouts import deadline
-from stancekit.ingest import title_span
-from stancekit.quotes import (QuoteFinder, _left_subject, _subject, apply_title_span, pair_quote_marks,
-                              transcript_turns)
+from stancekit.headlines import title_span
+from stancekit.quotes import QuoteFinder, apply_title_span, pair_quote_marks, transcript_turns
+from stancekit.syntax import left_subject, subject
 
 WORDS = ["said", "told", "Calling", "criticised", "backs", "that", "so", "the", "plan", "Ruiz", "Ana",
          "she", "I", "you", "according", "to", "of", "as", "a", "“", "”", '"', ",", ".", ":", "Q", "A",
@@ -70,10 +70,10 @@ def test_quote_finder_ends_on_random_parses(blank, data):
     assume(doc is not None)
     finder = QuoteFinder(blank)
     with deadline(5, "a quote-stage loop"):
-        quotes = finder.find(doc, [])
+        quotes = finder.find(doc)
         for tok in doc:
-            _left_subject(tok)
-            _subject(tok)
+            left_subject(tok)
+            subject(tok)
     text = doc.text
     for q in quotes:
         assert 0 <= q.start <= q.end <= len(text) and q.text == text[q.start:q.end]

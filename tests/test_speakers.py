@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from stancekit.aggregate import aggregate
-from stancekit.ner import TITLE_KEY, first_line_title
+from stancekit.headlines import TITLE_KEY, first_line_title
 from stancekit.speakers import LOCAL_PRONOUNS, PRONOUN_MIN_CONFIDENCE, SpeakerResolver, first_name_gender
 from stancekit.targets import Target
 

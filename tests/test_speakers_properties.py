@@ -11,7 +11,7 @@ from spacy.tokens import Doc
 
 from timeouts import deadline
 from stancekit import speakers as sp
-from stancekit.ner import first_line_title, title_range
+from stancekit.headlines import first_line_title, title_range
 
 WORDS = ["he", "she", "they", "it", "I", "you", "we", "who", "that", "his", "its", "their", "Mr.", "Ms.",
          "Gov.", "governor", "minister", "campaign", "officials", "lawmakers", "union", "Ann", "Lee", "Tom",

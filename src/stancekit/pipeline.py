@@ -203,10 +203,10 @@ def _with_title(nlp, text: str, item: Document, offset: int):
     document's title (:func:`stancekit.quotes.apply_title_span`), else marked as having none."""
     span = item.title_span
     if span is None and item.title:
-        from .ingest import title_span
+        from .headlines import title_span
 
         span = item.title_span = title_span(item.text, item.title)
-    from .quotes import apply_title_span
+    from .headlines import apply_title_span
 
     if span is None or offset > span[0] or span[1] - offset > len(text):
         # no title in this chunk (or none at all, e.g. --no-title-line): say so, so that no stage guesses one
@@ -355,7 +355,7 @@ class Pipeline:
     # -- one text ---------------------------------------------------------------------------------
     def __call__(self, text: str, *, doc_id: str = "doc", title: str | None = None, date: str | None = None,
                  url: str | None = None) -> Result:
-        from .ingest import title_span
+        from .headlines import title_span
 
         span = title_span(text, title, title_line=self.config.title_line)
         if title is None and span is not None:

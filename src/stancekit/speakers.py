@@ -48,8 +48,11 @@ from functools import lru_cache
 
 from spacy.tokens import Doc, Token
 
-from .ner import canonical_text, is_honorific, is_title_token, title_before, title_range
+from .ner import canonical_text, is_honorific, is_title_token, title_before
+from .headlines import title_range
+from .quotemarks import pair_quote_marks
 from .resources import cues, doc_text, speaker_nouns
+from .syntax import NOMINAL_SUBJECT_DEPS, subject
 
 MALE_PRONOUNS = frozenset({"he", "him", "his", "himself"})
 FEMALE_PRONOUNS = frozenset({"she", "her", "hers", "herself"})
@@ -60,7 +63,6 @@ THING_PRONOUNS = frozenset({"it", "its"})
 LOCAL_PRONOUNS = frozenset({"i", "me", "my", "myself", "we", "us", "our", "ourselves", "you", "your", "yourself"})
 RELATIVE = {"who", "which", "that", "whom"}
 NEVER_NAMES = LOCAL_PRONOUNS | PERSON_PRONOUNS | GROUP_PRONOUNS | THING_PRONOUNS | frozenset(RELATIVE)
-SUBJECT_DEPS = ("nsubj", "nsubjpass")
 TIME_LABELS = ("DATE", "TIME")
 MODIFIER_DEPS = ("compound", "amod", "poss", "nmod")
 DECAY = 0.35
@@ -131,15 +133,16 @@ def pronoun_gender(low: str) -> str | None:
 
 
 class SpeakerResolver:
-    def __init__(self, doc: Doc, quote_spans: list | None = None):
-        """``quote_spans``: the paired quotation marks of ``doc`` when the caller has them already."""
+    def __init__(self, doc: Doc, quote_spans: list | None = None, *, entities: list[dict] | None = None):
+        """``quote_spans``: the paired quotation marks of ``doc`` when the caller has them already;
+        ``entities``: the entity records to resolve against (default ``doc._.stancekit_entities``)."""
         self.doc = doc
         self.title = title_range(doc)
         self.title_end = self.title[1] if self.title else -1
         self.entities = []
         self._span_of: list = []
         self._by_token: dict[int, dict] = {}
-        for e in (doc._.stancekit_entities or []):
+        for e in (doc._.stancekit_entities if entities is None else entities) or []:
             if e["label"] not in ("PERSON", "ORG", "GPE", "NORP") or e["start"] < self.title_end:
                 continue  # a headline is never a mention
             span = doc.char_span(e["start"], e["end"], alignment_mode="expand")
@@ -261,7 +264,7 @@ class SpeakerResolver:
                     rec = self._group_phrase(tok, owner=False)
                     if rec is not None:
                         self.org_phrases.append((tok.i, rec))
-            if tok.dep_ not in SUBJECT_DEPS:
+            if tok.dep_ not in NOMINAL_SUBJECT_DEPS:
                 continue
             if tok.pos_ == "NOUN" and tok.i not in self._by_token and \
                     (tok.tag_ in ("NNS", "NNPS") or tok.lemma_.lower() in ORG_NOUNS) and \
@@ -303,9 +306,7 @@ class SpeakerResolver:
 
     # -- resolution ----------------------------------------------------------------------------
     def subject_of(self, verb: Token) -> dict | None:
-        from .quotes import _subject
-
-        subj = _subject(verb)
+        subj = subject(verb)
         if subj is not None and subj.ent_type_ in TIME_LABELS:
             # "…,” said Monday Chief Ana Ruiz: the name after the date
             subj = next((c for c in verb.children if c.i > verb.i and c.ent_type_ in ("PERSON", "ORG")
@@ -349,7 +350,7 @@ class SpeakerResolver:
             return dict(found) if found is not None else None
         ent = self._by_token.get(tok.i)
         if ent is not None:
-            names = self._coordinated_people(tok) if tok.dep_ in SUBJECT_DEPS else []
+            names = self._coordinated_people(tok) if tok.dep_ in NOMINAL_SUBJECT_DEPS else []
             if names:
                 return self._record(" and ".join(names), "GROUP", _mention_span(sorted(tok.subtree, key=lambda t: t.i)),
                                     "group", 0.8)
@@ -373,7 +374,7 @@ class SpeakerResolver:
             return self._record(canonical, label, _mention(tok), "name", 0.75)
         if tok.pos_ == "NOUN":
             return self._nominal(tok) or self._group(tok)
-        if tok.pos_ in ("PRON", "NUM", "DET", "ADJ") and low not in RELATIVE and tok.dep_ in SUBJECT_DEPS:
+        if tok.pos_ in ("PRON", "NUM", "DET", "ADJ") and low not in RELATIVE and tok.dep_ in NOMINAL_SUBJECT_DEPS:
             return self._group(tok)  # "one", "many", "those close to him"
         return None
 
@@ -531,7 +532,7 @@ class SpeakerResolver:
         """Salience of one mention: the subject of a reporting verb (a speaker) 3, of a main clause 2,
         of another clause 1.3, any other mention 1."""
         if _is_subject(tok):
-            verb = tok.head if tok.dep_ in SUBJECT_DEPS else tok.head.head
+            verb = tok.head if tok.dep_ in NOMINAL_SUBJECT_DEPS else tok.head.head
             if verb.lemma_.lower() in self.speech:
                 return 3.0
             return 2.0 if verb.dep_ in ("ROOT", "conj") or verb.head is verb else 1.3
@@ -658,12 +659,12 @@ def _named(tok: Token) -> Token:
 
 
 def _is_subject(tok: Token) -> bool:
-    if tok.dep_ in SUBJECT_DEPS:
+    if tok.dep_ in NOMINAL_SUBJECT_DEPS:
         return True
     # "Pedro Sánchez, who …" / an appositive of a subject / the head of a relative clause subject
-    if tok.dep_ == "appos" and tok.head.dep_ in SUBJECT_DEPS:
+    if tok.dep_ == "appos" and tok.head.dep_ in NOMINAL_SUBJECT_DEPS:
         return True
-    return any(c.dep_ == "relcl" and any(g.dep_ in SUBJECT_DEPS and g.lower_ in RELATIVE for g in c.children)
+    return any(c.dep_ == "relcl" and any(g.dep_ in NOMINAL_SUBJECT_DEPS and g.lower_ in RELATIVE for g in c.children)
                for c in tok.children)
 
 
@@ -786,8 +787,6 @@ def _title_case(role: str) -> str:
 
 def _quoted_mask(doc: Doc, spans: list | None = None) -> list[bool]:
     if spans is None:
-        from .quotes import pair_quote_marks
-
         spans, _ = pair_quote_marks(doc_text(doc))
     mask = [False] * len(doc)
     for qs in spans:

@@ -283,8 +283,7 @@ def build_nlp(model: str | Path | None = None, device: str = "auto"):
 def titled(nlp, text: str):
     """A ``.txt`` text as ``stancekit run`` reads it: the title-line rule of
     :func:`stancekit.ingest.title_span` marks its title before the parse."""
-    from ..ingest import title_span
-    from ..quotes import apply_title_span
+    from ..headlines import apply_title_span, title_span
 
     span = title_span(text)
     if span is None or not hasattr(nlp, "make_doc"):  # a stand-in for a pipeline takes the text

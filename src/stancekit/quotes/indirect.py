@@ -1,0 +1,208 @@
+"""Indirect and mixed quotes: "according to X, …", nominal cues ("X's warning that …") and reporting verbs
+with what they introduce ("X argued that …", "warned of …", "pledged to …", "criticized the plan").
+
+A reported clause that holds a short quoted phrase is a *mixed* quote. A verb's bare noun-phrase object
+("echoed the criticism") is no quote: the object counts only when it carries a proposition or names
+the target of a position verb. Each pattern takes the Doc's :class:`~stancekit.quotes.model.Context`,
+skips what is not free (inside a quote, a transcript line or an earlier content) and marks what it takes.
+"""
+
+from __future__ import annotations
+
+from spacy.tokens import Token
+
+from ..quotemarks import QuoteSpan, QUOTE_TOKENS
+from ..syntax import subject, trim_tokens
+from .model import Context, Quote, cue_dict
+
+
+PREP_CUES = {"call": ("for", "on"), "push": ("for",), "point": ("to",), "argue": ("for", "against"),
+             "advocate": ("for",), "talk": ("about",), "speak": ("about", "of", "out"),
+             "complain": ("about", "of"), "warn": ("of", "about", "against"), "accuse": ("of",),
+             "worry": ("about",), "boast": ("about", "of"), "ask": ("about", "for"),
+             "testify": ("about",), "lobby": ("for", "against"), "campaign": ("for", "against"),
+             "rail": ("against",), "express": ("about",)}
+
+
+def according_to(ctx: Context) -> list[Quote]:
+    """"According to X, …" (either side of the sentence): the rest of the sentence is X's."""
+    doc, out = ctx.doc, []
+    for tok in doc:
+        if tok.lower_ != "according" or tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
+            continue
+        pobj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
+        if pobj is None:
+            continue
+        sent = tok.sent
+        phrase = (tok.i, max(t.i for t in pobj.subtree) + 1)
+        # content: the rest of the sentence, without the attribution phrase and its commas
+        if phrase[0] - sent.start > sent.end - phrase[1]:
+            span = doc[sent.start:phrase[0]]
+        else:
+            span = doc[phrase[1]:sent.end]
+        a, b = trim_tokens(list(span))
+        if b - a < 12 or not ctx.free(a, b):
+            continue
+        speaker = ctx.resolver.resolve(pobj)
+        ctx.taken.append((a, b))
+        out.append(Quote(text=ctx.text[a:b], start=a, end=b, kind="indirect",
+                         cue={"text": doc[tok.i:tok.i + 2].text, "start": tok.idx,
+                              "end": doc[tok.i + 1].idx + len(doc[tok.i + 1])},
+                         speaker=speaker, confidence=round((speaker or {}).get("confidence", 0.3) * 0.85, 3)))
+    return out
+
+
+def noun_cues(ctx: Context) -> list[Quote]:
+    """Nominal cues with a clause: "X's warning that …", "the claim by X that …"."""
+    out = []
+    for tok in ctx.doc:
+        if tok.pos_ != "NOUN" or tok.lemma_.lower() not in ctx.lexicon.nouns or not ctx.free(tok.idx, tok.idx + len(tok)):
+            continue
+        clause = next((c for c in tok.children if c.dep_ in ("acl", "ccomp", "relcl") and c.i > tok.i
+                       and any(g.dep_ == "mark" and g.lower_ == "that" for g in c.children)), None)
+        if clause is None:
+            continue
+        holder = next((c for c in tok.children if c.dep_ == "poss"), None)
+        if holder is None:
+            prep = next((c for c in tok.children if c.dep_ == "prep" and c.lower_ in ("by", "from")), None)
+            holder = next((g for g in prep.children if g.dep_ == "pobj"), None) if prep is not None else None
+        if holder is None:
+            continue
+        a, b = trim_tokens(list(clause.subtree))
+        if b - a < 12 or not ctx.free(a, b):
+            continue
+        speaker = ctx.resolver.resolve(holder)
+        if speaker is None:
+            continue
+        ctx.taken.append((a, b))
+        out.append(Quote(text=ctx.text[a:b], start=a, end=b, kind=ctx.mixed_or_indirect(a, b), cue=cue_dict(tok),
+                         speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.8, 3)))
+    return out
+
+
+def reporting_verbs(ctx: Context) -> list[Quote]:
+    """A reporting verb and what it introduces (:func:`reported_clause`), its subject the speaker."""
+    out = []
+    for tok in ctx.doc:
+        lemma = tok.lemma_.lower()
+        if tok.pos_ != "VERB" or not ctx.lexicon.is_cue_lemma(lemma):
+            continue
+        if not ctx.free(tok.idx, tok.idx + len(tok)) or tok.i in ctx.backrefs:
+            continue  # a reporting verb inside a quote is part of that quote; "said that." is a cue
+        if is_modifier_participle(tok):
+            continue  # "the mayor's office, accused of …": the subject is not the speaker
+        clause = reported_clause(ctx, tok, lemma)
+        if clause is None:
+            continue
+        (a, b), how = clause
+        a, b = through_marks(a, b, ctx.partial, ctx.text)
+        if b - a < (12 if how == "clause" else 6) or not ctx.free(a, b):
+            continue
+        subj_tok = subject(tok)
+        if subj_tok is not None and a <= subj_tok.idx < b and subj_tok not in list(tok.subtree):
+            continue  # the "speaker" is inside the content: not an attribution
+        speaker = ctx.resolver.resolve(subj_tok) if subj_tok is not None else None
+        if speaker is None:
+            continue
+        if how != "clause" and speaker["resolution"] == "group" and speaker["confidence"] < 0.5:
+            continue  # "those costs demand an answer": positions need a plausible holder
+        ctx.taken.append((a, b))
+        out.append(Quote(text=ctx.text[a:b], start=a, end=b, kind=ctx.mixed_or_indirect(a, b), cue=cue_dict(tok),
+                         speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.85, 3)))
+    return out
+
+
+def reported_clause(ctx: Context, verb: Token, lemma: str):
+    """Character span of what a reporting verb introduces, and how it was found.
+
+    ``clause``: "said (that) the plan failed", "The plan failed, he said", "X, he said, Y";
+    ``prep``: "warned of …", "called for …"; ``xcomp``: "wants to …", "pledged to …";
+    ``object``: "criticized the plan".
+    """
+    kids = list(verb.children)
+    for c in kids:  # the clause after the verb first, then one before it
+        if c.dep_ == "ccomp" and c.i > verb.i:
+            return trim_tokens(list(c.subtree)), "clause"
+    for c in kids:
+        if c.dep_ == "ccomp" and c.i < verb.i:
+            return trim_tokens(list(c.subtree)), "clause"
+    # "X, he said, Y": the verb hangs off the main clause as a parenthetical
+    if verb.dep_ == "parataxis" and lemma in ctx.lexicon.speech and verb.head.pos_ in ("VERB", "AUX"):
+        return trim_tokens(without_frame(verb.head.subtree, verb)), "clause"
+    for c in kids:
+        if c.dep_ == "prep" and c.lower_ in PREP_CUES.get(lemma, ("of", "about")) and c.i > verb.i:
+            obj = next((g for g in c.children if g.dep_ in ("pcomp", "pobj")), None)
+            if obj is not None and not (obj.pos_ == "PRON" and obj.n_lefts + obj.n_rights == 0):
+                return trim_tokens(list(obj.subtree)), "prep"
+    if lemma in ctx.lexicon.intent:
+        x = next((c for c in kids if c.dep_ == "xcomp" and c.i > verb.i and c.pos_ in ("VERB", "AUX")), None)
+        if x is not None:
+            return trim_tokens(list(x.subtree)), "xcomp"
+    if lemma in ctx.lexicon.object:
+        obj = next((c for c in kids if c.dep_ == "dobj" and c.i > verb.i), None)
+        if obj is not None and not (obj.pos_ == "PRON" and obj.n_lefts + obj.n_rights == 0) and \
+                (lemma in ctx.lexicon.position or not ctx.settings.object_needs_proposition
+                 or not bare_noun_phrase(obj) or carries_proposition(obj)):
+            return trim_tokens(list(obj.subtree) + predicate_of(verb, obj)), "object"
+    return None
+
+
+def without_frame(tokens, verb: Token) -> list[Token]:
+    """Tokens of a clause without the reporting frame (the verb and its own subtree)."""
+    frame = {t.i for t in verb.subtree}
+    return [t for t in tokens if t.i not in frame]
+
+
+def bare_noun_phrase(obj: Token) -> bool:
+    """A common-noun phrase names a thing and says nothing about it ("the criticism", "the decision
+    of the board to close two schools", "months"); a phrase with a name in it ("Ruiz", "the Harbor
+    Authority's plan") names whom the attitude is toward and is kept as a position."""
+    return obj.pos_ == "NOUN" and not any(t.pos_ == "PROPN" for t in obj.subtree)
+
+
+def predicate_of(verb: Token, obj: Token) -> list[Token]:
+    """A secondary predicate of the object: "called the plan a giveaway", "described him as tired"."""
+    out: list[Token] = []
+    for c in verb.children:
+        if c.i > obj.i and (c.dep_ == "oprd" or c.dep_ == "prep" and c.lower_ == "as"):
+            out.extend(c.subtree)
+    return out
+
+
+def carries_proposition(obj: Token) -> bool:
+    """Does a verb's object say something (a clause, a quoted phrase, a that/whether complement, a
+    nominal cue with a clause: "the claim that …") rather than name a thing ("the criticism")?"""
+    if predicate_of(obj.head, obj):
+        return True
+    for t in obj.subtree:
+        if t.text in QUOTE_TOKENS:
+            return True
+        if t is not obj and t.dep_ in ("ccomp", "csubj", "acl", "relcl") and t.pos_ in ("VERB", "AUX") and \
+                any(g.dep_ == "mark" and g.lower_ in ("that", "whether", "if") for g in t.children):
+            return True
+        if t is not obj and t.dep_ in ("ccomp", "csubj"):
+            return True
+    return False
+
+
+def is_modifier_participle(tok: Token) -> bool:
+    """A participle that modifies a noun ("the man accused of …") or a passive without an agent."""
+    if tok.tag_ != "VBN":
+        return False
+    kids = {c.dep_ for c in tok.children}
+    if "agent" in kids:
+        return False
+    if "auxpass" in kids:
+        return True
+    if "aux" in kids or "nsubj" in kids:  # "has said"; a past tense tagged as participle
+        return False
+    return True
+
+
+def through_marks(a: int, b: int, partial: list[QuoteSpan], text: str) -> tuple[int, int]:
+    """Extend a reported clause to the closing mark of a quoted phrase that opens inside it and closes
+    just after it on the same line ("said the plan was “reckless.”" keeps the phrase and its marks)."""
+    for p in partial:
+        if a <= p.open_at < b <= p.close_at and p.close_at - b <= 3 and "\n" not in text[b:p.close_at]:
+            b = p.close_at + 1
+    return a, b
