@@ -33,6 +33,7 @@ import hashlib
 import json
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -776,25 +777,36 @@ class ClaimFinder:
         self.name = name
         self.detector = detector if detector is not None else _default_detector(model or None)
         self.min_score = min_score
+        self.seconds = 0.0  # time spent in this component, for the pipeline's per-stage timings
+        self._error_handler = None
+
+    def set_error_handler(self, handler) -> None:
+        """Called on a batch that fails (as spaCy's trainable pipes do): ``handler(name, self, docs, exc)``."""
+        self._error_handler = handler
+
+    def get_error_handler(self):
+        from spacy.util import raise_error
+
+        return self._error_handler or raise_error
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations([doc], self.predict([doc]))
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 32):
-        batch: list[Doc] = []
-        for doc in docs:
-            batch.append(doc)
-            if len(batch) >= batch_size:
+        from spacy.util import minibatch
+
+        for batch in minibatch(docs, size=batch_size):
+            try:
                 self.set_annotations(batch, self.predict(batch))
-                yield from batch
-                batch = []
-        if batch:
-            self.set_annotations(batch, self.predict(batch))
+            except Exception as exc:  # the handler re-raises, or drops the batch
+                self.get_error_handler()(self.name, self, batch, exc)
+                continue
             yield from batch
 
     def predict(self, docs: Sequence[Doc]) -> list[tuple[list[tuple[int, int, int]], list[float]]]:
         """Units and their scores for each Doc (all units of the batch scored together)."""
+        t0 = time.perf_counter()
         units = [claim_units(doc) for doc in docs]
         texts = [doc_text(doc)[a:b] for doc, us in zip(docs, units) for a, b, _ in us]
         scores = self.detector.score_sentences(texts)
@@ -802,13 +814,16 @@ class ClaimFinder:
         for us in units:
             out.append((us, scores[i:i + len(us)]))
             i += len(us)
+        self.seconds += time.perf_counter() - t0
         return out
 
     def set_annotations(self, docs: Sequence[Doc], preds) -> None:
+        t0 = time.perf_counter()
         for doc, (units, scores) in zip(docs, preds):
             doc._.stancekit_claims = find_claims(
                 doc, doc_id=str(doc.user_data.get("doc_id", "doc")), ref_date=doc.user_data.get("date"),
                 detector=self.detector, min_score=self.min_score, scores=scores)
+        self.seconds += time.perf_counter() - t0
 
 
 @Language.factory("stancekit_claims", requires=["doc.sents", "doc._.stancekit_entities", "doc._.stancekit_quotes"],

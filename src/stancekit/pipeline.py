@@ -1,6 +1,6 @@
 """The orchestrator: documents in, records out, in bounded batches.
 
-    ingest → Analyser: nlp.pipe (tokens, parse, NER, stancekit_entities, stancekit_quotes) → claims
+    ingest → Analyser: nlp.pipe (tokens, parse, NER, stancekit_entities, stancekit_quotes, stancekit_claims)
            → stance (one batched engine call per document batch, one device) → records
 
 :class:`Pipeline` is what ``stancekit.load()`` returns: call it on one text for a notebook, or use
@@ -61,20 +61,24 @@ class Analyser:
     def __init__(self, nlp, config: Config):
         self.nlp = nlp
         self.config = config
-        self._detector = None
         self.timings: dict[str, float] = {"spacy": 0.0, "claims": 0.0}
 
     @property
-    def detector(self):
-        if self._detector is None:
-            from .claims import ClaimDetector
+    def claims(self):
+        """The ``stancekit_claims`` component, or None when claims are off."""
+        if not self.config.claims or "stancekit_claims" not in self.nlp.pipe_names:
+            return None
+        return self.nlp.get_pipe("stancekit_claims")
 
-            self._detector = ClaimDetector(head_path=self.config.claims_model or None)
-        return self._detector
+    @property
+    def detector(self):
+        """The claims stage's check-worthiness model (:class:`stancekit.claims.ClaimDetector`)."""
+        return self.claims.detector if self.claims is not None else None
 
     def analyse(self, docs: Sequence[Document]) -> list[dict]:
         """One analysis per document: ``entities``, ``quotes``, ``claims``, ``warnings`` or ``failed``."""
-        t0, claims_before = time.perf_counter(), self.timings["claims"]
+        t0, claims = time.perf_counter(), self.claims
+        claims_before = claims.seconds if claims is not None else 0.0
         pre: list[list[dict]] = []
         chunks: list[tuple[str, tuple[int, int]]] = []
         n_pieces: list[int] = []
@@ -103,8 +107,10 @@ class Analyser:
                 for key in ("entities", "quotes", "warnings", "claims"):
                     acc[key].extend(parts[k].get(key, []))
             out.append(acc)
-        # the spaCy pipeline (entities, quotes, speakers) alone: claim extraction is timed apart
-        self.timings["spacy"] += time.perf_counter() - t0 - (self.timings["claims"] - claims_before)
+        # the spaCy stages (entities, quotes, speakers) alone: the claims component is timed apart
+        claims_s = claims.seconds - claims_before if claims is not None else 0.0
+        self.timings["claims"] += claims_s
+        self.timings["spacy"] += time.perf_counter() - t0 - claims_s
         return out
 
     def _run_nlp(self, chunks: list[tuple[str, tuple[int, int]]], docs: Sequence[Document]):
@@ -164,32 +170,9 @@ class Analyser:
             raise
         except Exception as exc:
             raise _StageFailure("nlp", exc) from exc
-        if self.config.claims:
-            try:
-                part["claims"] = self._claims(doc, item, offset)
-            except DocTimeout as exc:
-                raise _StageFailure("claims", exc) from exc
-            except Exception as exc:
-                raise _StageFailure("claims", exc) from exc
+        if self.claims is not None:
+            part["claims"] = _shift_claims(doc._.stancekit_claims or [], item.doc_id, offset)
         return part
-
-    def _claims(self, doc, item: Document, offset: int) -> list[dict]:
-        from .claims import find_claims
-
-        t0 = time.perf_counter()
-        claims = find_claims(doc, doc_id=item.doc_id, ref_date=item.date, detector=self.detector,
-                             min_score=self.config.min_claim_score)
-        if offset:
-            for c in claims:
-                c["start"] += offset
-                c["end"] += offset
-                c["claim_id"] = f"{item.doc_id}#c{c['start']}-{c['end']}"
-                for qn in c.get("quantities", []):
-                    for k in ("start", "end"):
-                        if k in qn and qn[k] is not None:
-                            qn[k] += offset
-        self.timings["claims"] += time.perf_counter() - t0
-        return claims
 
     def _memory_zone(self):
         import contextlib
@@ -200,7 +183,11 @@ class Analyser:
 
 def _with_title(nlp, text: str, item: Document, offset: int):
     """The chunk as it enters spaCy: a tokenised Doc with the title marked when the chunk holds the
-    document's title (:func:`stancekit.quotes.apply_title_span`), else marked as having none."""
+    document's title (:func:`stancekit.headlines.apply_title_span`), else marked as having none, and
+    the document's id and date in ``doc.user_data`` (read by the claims component)."""
+    doc = nlp.make_doc(text)
+    doc.user_data["doc_id"] = item.doc_id
+    doc.user_data["date"] = item.date
     span = item.title_span
     if span is None and item.title:
         from .headlines import title_span
@@ -210,8 +197,8 @@ def _with_title(nlp, text: str, item: Document, offset: int):
 
     if span is None or offset > span[0] or span[1] - offset > len(text):
         # no title in this chunk (or none at all, e.g. --no-title-line): say so, so that no stage guesses one
-        return apply_title_span(nlp.make_doc(text), None)
-    return apply_title_span(nlp.make_doc(text), (span[0] - offset, span[1] - offset))
+        return apply_title_span(doc, None)
+    return apply_title_span(doc, (span[0] - offset, span[1] - offset))
 
 
 def _set_error_handler(nlp, handler) -> None:
@@ -229,6 +216,10 @@ def _set_error_handler(nlp, handler) -> None:
                 continue
 
 
+# error records name a stage; a component is named by the stage it runs
+STAGE_NAMES = {"stancekit_claims": "claims"}
+
+
 class _StageFailure(Exception):
     def __init__(self, stage: str, exc: BaseException):
         super().__init__(stage)
@@ -239,7 +230,7 @@ def _failure(exc: BaseException, limit: float) -> dict:
     """A failure as plain data: the stage that failed, the code, a one-line detail."""
     stage = "nlp"
     if isinstance(exc, _StageFailure):
-        stage, exc = exc.stage, exc.exc
+        stage, exc = STAGE_NAMES.get(exc.stage, exc.stage), exc.exc
     if isinstance(exc, DocTimeout):
         return {"stage": stage, "code": "E121", "detail": f"over {limit:g} s"}
     return {"stage": stage, "code": "E120", "detail": f"{type(exc).__name__}: {exc}"}
@@ -320,6 +311,11 @@ class Pipeline:
                                                                 "max_tokens": self.config.max_tokens})
         elif "stancekit_quotes" not in self.nlp.pipe_names and not self.config.quotes_model:
             self.nlp.add_pipe("stancekit_quotes", config={"indirect": self.config.indirect_quotes})
+        if self.config.claims and "stancekit_claims" not in self.nlp.pipe_names:
+            from . import claims  # noqa: F401 - registers stancekit_claims
+
+            self.nlp.add_pipe("stancekit_claims", config={"model": self.config.claims_model or "",
+                                                         "min_score": self.config.min_claim_score})
         self.analyser = Analyser(self.nlp, self.config)
         self._backend = backend
         self._pool = None
@@ -536,6 +532,21 @@ def _extract(doc, offset: int) -> dict:
     if len(doc) and not any(t.is_alpha for t in doc):
         warnings.append({"code": "W004"})
     return {"entities": entities, "quotes": quotes, "warnings": warnings}
+
+
+def _shift_claims(claims: list[dict], doc_id: str, offset: int) -> list[dict]:
+    """Claim records of a chunk, with offsets (and so ids) relative to the whole document."""
+    if not offset:
+        return claims
+    for c in claims:
+        c["start"] += offset
+        c["end"] += offset
+        c["claim_id"] = f"{doc_id}#c{c['start']}-{c['end']}"
+        for qn in c.get("quantities", []):
+            for k in ("start", "end"):
+                if k in qn and qn[k] is not None:
+                    qn[k] += offset
+    return claims
 
 
 def _warning(w: dict) -> dict:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import minibatch
 
 from ..quotemarks import QuoteSpan, RangeIndex, pair_quote_marks
 from ..resources import doc_text
@@ -157,13 +156,10 @@ class QuoteFinder:
             doc._.stancekit_warnings = list(doc._.stancekit_warnings or []) + pred.warnings
 
     def __call__(self, doc: Doc) -> Doc:
+        # no ``pipe``: rules gain nothing from batches, and spaCy's per-Doc loop with the pipeline's
+        # error handler drops only a failing Doc
         self.set_annotations([doc], self.predict([doc]))
         return doc
-
-    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
-        for batch in minibatch(stream, size=batch_size):
-            self.set_annotations(batch, self.predict(batch))
-            yield from batch
 
     def find(self, doc: Doc) -> list[Quote]:
         """The quotes of one Doc, as :class:`Quote` objects (the Doc is not changed)."""
