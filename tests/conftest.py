@@ -44,8 +44,9 @@ def nlp():
 
 
 @pytest.fixture(scope="session")
-def pipeline(nlp):
-    """The full default pipeline (fewshot stance on the bundled encoder), loaded once per session."""
+def pipeline():
+    """The full default pipeline (fewshot stance on the bundled encoder), loaded once per session, on
+    its own spaCy pipeline (it adds the claims component, which ``nlp`` leaves out)."""
     import stancekit
 
-    return stancekit.load(nlp=nlp, targets=["certification"])
+    return stancekit.load(targets=["certification"])

@@ -27,11 +27,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def article(nlp):
+def article(pipeline):
     """A sample article through the default models, with the certification target."""
     text = (SAMPLE / "articles" / "certification_debate.txt").read_text(encoding="utf-8")
-    pipe = stancekit.load(nlp=nlp, targets=["certification"])
-    return text, pipe(text, doc_id="certification_debate", title="Certification debate")
+    return text, pipeline(text, doc_id="certification_debate", title="Certification debate")
 
 
 def _png_size(path: Path) -> tuple[int, int]:

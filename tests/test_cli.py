@@ -51,7 +51,7 @@ def coded(res, code: str) -> None:
 @pytest.fixture(scope="module")
 def shared_pipeline(pipeline):
     """`stancekit run` with the default config and --target certification uses the session's pipeline."""
-    from stancekit import pipeline as pipeline_mod
+    from stancekit import corpus as pipeline_mod
 
     real = pipeline_mod.run_corpus
     key = json.dumps(pipeline.config.to_dict(), sort_keys=True, default=str)
@@ -162,7 +162,7 @@ def test_html_input_without_the_html_extra(shared_pipeline, tmp_path, monkeypatc
 @pytest.fixture()
 def captured(monkeypatch):
     """``run_corpus`` replaced by a recorder that returns an empty manifest."""
-    from stancekit import pipeline as pipeline_mod
+    from stancekit import corpus as pipeline_mod
 
     calls = []
 

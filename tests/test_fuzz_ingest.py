@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scale_fakes import fast_pipeline
 from stancekit.errors import DocumentError
 from stancekit.ingest import iter_documents
-from stancekit.pipeline import run_corpus
+from stancekit.corpus import run_corpus
 
 PIPE = None
 

@@ -77,7 +77,7 @@ def test_bad_documents_never_stop_the_batch(pipeline):
 
 
 def test_failing_stage_becomes_error_record(pipeline, monkeypatch):
-    import stancekit.pipeline as P
+    import stancekit.analysis as P
 
     real = P._extract
 

@@ -205,9 +205,10 @@ def test_cue_after_a_long_quote_across_a_paragraph_break(nlp):
 # -- the pipeline ------------------------------------------------------------------------------------
 
 def test_pipeline_marks_the_title_before_the_parse(nlp):
+    from stancekit.config import load_config
     from stancekit.pipeline import Pipeline
 
-    pipe = Pipeline(nlp=nlp, targets=[])
+    pipe = Pipeline(load_config(claims=False), nlp=nlp, targets=[])
     text = ("Councilman Greer Slams Budget\n\n"
             "“We cannot accept that,” said Dana Whitfield, who chairs the finance committee.")
     res = pipe(text, doc_id="t1")
@@ -221,10 +222,11 @@ def test_pipeline_marks_the_title_before_the_parse(nlp):
 
 
 def test_transcript_quote_records_match_the_schema(nlp):
+    from stancekit.config import load_config
     from stancekit.pipeline import Pipeline
     from stancekit.schema import check_record
 
-    res = Pipeline(nlp=nlp, targets=[])(DEBATE, doc_id="debate")
+    res = Pipeline(load_config(claims=False), nlp=nlp, targets=[])(DEBATE, doc_id="debate")
     assert [q["speaker"]["resolution"] for q in res.quotes].count("transcript") == 4
     for q in res.quotes:
         check_record("quote", q)

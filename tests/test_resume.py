@@ -15,7 +15,7 @@ import pytest
 
 from scale_fakes import fast_pipeline, other_target, read_records, write_corpus
 from stancekit.errors import StancekitError
-from stancekit.pipeline import run_corpus
+from stancekit.corpus import run_corpus
 from stancekit.records import COMMIT_FILE, RunWriter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ def test_sigkill_in_a_subprocess_then_resume(nlp, corpus, reference, tmp_path):
         sys.path.insert(0, {str(REPO / 'tests')!r})
         from scale_fakes import fast_pipeline
         from stancekit.ner import load_spacy
-        from stancekit.pipeline import run_corpus
+        from stancekit.corpus import run_corpus
         from stancekit.records import RunWriter
 
         class Killed(RunWriter):

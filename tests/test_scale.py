@@ -12,7 +12,7 @@ from spacy.language import Language
 from scale_fakes import FakeBackend, fast_pipeline, read_records, write_corpus
 from stancekit.budget import can_enforce
 from stancekit.errors import StancekitError
-from stancekit.pipeline import run_corpus
+from stancekit.corpus import run_corpus
 from stancekit.progress import RunProgress
 
 SLOW_WORD = "Glacierville"

@@ -14,7 +14,8 @@ pytest.importorskip("ray.data", reason="ray[data] is not installed")
 from scale_fakes import FakeBackend, read_records  # noqa: E402
 from stancekit.config import load_config  # noqa: E402
 from stancekit.distributed import run_ray  # noqa: E402
-from stancekit.pipeline import Pipeline, run_corpus  # noqa: E402
+from stancekit.corpus import run_corpus  # noqa: E402
+from stancekit.pipeline import Pipeline  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "corpora" / "sample" / "articles"

@@ -59,9 +59,9 @@ def run(inputs: "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]", out
 
     ``config`` is a :class:`~stancekit.config.Config` (``stancekit.config.load_config(...)``), ``force``
     overwrites a non-empty ``out_dir``, ``resume`` continues a run, ``parquet`` also writes Parquet; other
-    keyword arguments go to :func:`stancekit.pipeline.run_corpus`.
+    keyword arguments go to :func:`stancekit.corpus.run_corpus`.
     """
-    from .pipeline import run_corpus
+    from .corpus import run_corpus
 
     items = [inputs] if isinstance(inputs, (str, bytes, os.PathLike)) else list(inputs)
     return run_corpus(items, out_dir, config=config, force=force, resume=resume, parquet=parquet, **kwargs)

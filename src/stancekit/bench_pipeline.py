@@ -177,7 +177,8 @@ def bench_pipeline(docs: int = 1000, *, workers: int = 1, engine: str = "local",
             peak_workers = 0.0  # Ray actors: see the Ray dashboard
             total_s = time.perf_counter() - t0
         else:
-            from .pipeline import Pipeline, run_corpus
+            from .corpus import run_corpus
+            from .pipeline import Pipeline
 
             pipe = Pipeline(cfg)
             try:

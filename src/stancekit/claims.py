@@ -43,7 +43,9 @@ from spacy.tokens import Doc
 
 from .errors import Errors, StancekitError
 from .quantities import parse_quantities
+from .quotemarks import QUOTE_CHARS, SINGLE_QUOTES
 from .resources import DATA_DIR, doc_text
+from .syntax import NAME_LABELS
 
 HEAD_FORMAT = "stancekit.claims_head.v2"
 READABLE_FORMATS = ("stancekit.claims_head.v1", HEAD_FORMAT)
@@ -56,11 +58,11 @@ DEFAULT_C = 0.3
 DEFAULT_EMB_WEIGHT = 1.0
 CV_FOLDS = 5
 SEED = 13
-NAME_LABELS = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC")
 CLAUSE_WORDS = 4  # a semicolon splits a sentence only when both sides have this many words
 QUOTE_OVERLAP = 0.5
 QUOTE_INSIDE = 0.35
-QUOTE_MARKS = "“”\"«»„‘’"
+# marks stripped from the edges of a claim in a quote: the paired ones and curly single quotes
+EDGE_MARKS = frozenset(QUOTE_CHARS | SINGLE_QUOTES)
 # a transcript tag at the start of a line: "TRUMP:", "MR. HOLT:", "Q:", "A:", "Sen. Maria Ortiz:"
 LAYOUT_TAG = re.compile(r"(?:[A-Z][A-Z.'’\- ]{0,40}[A-Z.]|[QA]|(?:[A-Z][a-z]{0,12}\.? ){0,3}[A-Z][a-z'’\-]+):[ \t]+")
 
@@ -876,9 +878,9 @@ def _claim_span(doc: Doc, start: int, end: int) -> tuple[int, int]:
         return start, end
     a, b = max(start, quote["start"]), min(end, quote["end"])
     text = doc_text(doc)
-    while a < b and (text[a].isspace() or text[a] in QUOTE_MARKS):
+    while a < b and (text[a].isspace() or text[a] in EDGE_MARKS):
         a += 1
-    while b > a and (text[b - 1].isspace() or text[b - 1] in QUOTE_MARKS or text[b - 1] in ",;:"):
+    while b > a and (text[b - 1].isspace() or text[b - 1] in EDGE_MARKS or text[b - 1] in ",;:"):
         b -= 1
     return (a, b) if _n_words(text[a:b]) >= 1 else (start, end)
 

@@ -101,7 +101,7 @@ def run(
         resume = True
     try:
         check_inputs(inputs)
-        from .pipeline import check_out_dir
+        from .corpus import check_out_dir
 
         check_out_dir(out, force=force, resume=resume)
         cfg = load_config(config, settings=parse_set(settings), device=device, batch_size=batch_size,
@@ -132,7 +132,7 @@ def run(
                 manifest = run_ray(inputs, out, config=cfg, ray_address=ray_address,
                                    num_gpus_per_actor=num_gpus_per_actor, stance_actors=stance_actors, **kwargs)
             else:
-                from .pipeline import run_corpus
+                from .corpus import run_corpus
 
                 manifest = run_corpus(inputs, out, config=cfg, **kwargs)
         finally:

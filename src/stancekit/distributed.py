@@ -4,7 +4,7 @@
       → ray.data.from_items
       → map_batches(AnalyseActor)   spaCy stages; ``workers`` CPU actors, each loads the spaCy pipeline once
       → map_batches(StanceActor)    stance and records; ``stance_actors`` actors with ``num_gpus_per_actor``
-      → driver: the record files, commits and manifest of :func:`stancekit.pipeline.write_run`
+      → driver: the record files, commits and manifest of :func:`stancekit.corpus.write_run`
 
 Rows travel as JSON strings (documents, analyses and records are nested and vary in shape, which
 Arrow blocks would otherwise have to type). The driver writes every record, so a Ray run has the
@@ -44,7 +44,8 @@ def _import_ray():
 
 def default_pipeline(config: Config, role: str):
     """``role="analyse"``: the spaCy stages (no stance model); ``role="stance"``: the stance model only."""
-    from .pipeline import Pipeline, _NoBackend
+    from .analysis import _NoBackend
+    from .pipeline import Pipeline
 
     if role == "analyse":
         return Pipeline(config, backend=_NoBackend())
@@ -119,7 +120,7 @@ class StanceActor:
 
 def _describe(config: Config, factory: str) -> dict:
     """Models and targets as the actors load them (the run's fingerprint, as the local engine's)."""
-    from .pipeline import target_digests
+    from .corpus import target_digests
 
     analyse = _factory(factory)(config, "analyse")
     stance = _factory(factory)(config, "stance")
@@ -156,7 +157,7 @@ def run_ray(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Config
     ``ray://head:10001``); without it Ray starts on this machine (``init_kwargs`` go to ``ray.init``).
     ``factory`` (``module:function``) builds each actor's pipeline; tests pass small ones.
     """
-    from .pipeline import check_out_dir, write_run
+    from .corpus import check_out_dir, write_run
     from .ingest import inputs_digest
 
     out_dir = Path(out_dir)
@@ -176,7 +177,7 @@ def run_ray(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Config
         describe = ray.remote(num_gpus=num_gpus_per_actor)(_describe) if num_gpus_per_actor else \
             ray.remote(_describe)
         described = ray.get(describe.remote(config, factory))
-        from .pipeline import EXECUTION_KEYS
+        from .corpus import EXECUTION_KEYS
 
         fingerprint = {"config": {k: v for k, v in config.to_dict().items() if k not in EXECUTION_KEYS},
                        "targets": described["targets"], "models": described["models"],

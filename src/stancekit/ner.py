@@ -211,11 +211,34 @@ def _org_short_names(names: list[str]) -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _gender_detector():
+    """The ``gender-guesser`` detector (optional extra ``names``), or None when it is not installed."""
+    try:
+        from gender_guesser.detector import Detector
+    except ImportError:
+        return None
+    return Detector(case_sensitive=False)
+
+
+@lru_cache(maxsize=4096)
+def first_name_gender(first: str) -> str | None:
+    """"m", "f" or None for a first name: ``gender-guesser``'s "male"/"mostly_male" and
+    "female"/"mostly_female"; None for androgynous or unknown names, or without the package."""
+    det = _gender_detector()
+    if det is None or not first or not first[:1].isalpha():
+        return None
+    guess = det.get_gender(first)
+    if guess in ("male", "mostly_male"):
+        return "m"
+    if guess in ("female", "mostly_female"):
+        return "f"
+    return None
+
+
 def _first_name_first(span: Span) -> bool:
     if len(span) < 2 or not span[0].is_alpha or not span[0].text[:1].isupper():
         return False
-    from .speakers import first_name_gender
-
     return first_name_gender(span[0].text) is not None
 
 
@@ -226,8 +249,6 @@ def _person_by_first_name(span: Span) -> bool:
         return False
     if not all(t.is_alpha and t.text[:1].isupper() and not t.is_upper for t in span):
         return False
-    from .speakers import first_name_gender
-
     return first_name_gender(span[0].text) is not None
 
 

@@ -44,11 +44,10 @@ else the first line when it looks like a headline (:func:`title_range`).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from spacy.tokens import Doc, Token
 
-from .ner import canonical_text, is_honorific, is_title_token, title_before
+from .ner import canonical_text, first_name_gender, is_honorific, is_title_token, title_before
 from .headlines import title_range
 from .quotemarks import pair_quote_marks
 from .resources import cues, doc_text, speaker_nouns
@@ -101,31 +100,6 @@ MEMBER_NOUNS = frozenset({"member", "official", "leader", "representative", "spo
 # organisation nouns so generic that "the agency" means the organisation the text is about
 GENERIC_ORG_NOUNS = frozenset({"agency", "company", "firm", "organization", "organisation", "group",
                                "corporation", "utility", "network", "authority", "government", "administration"})
-
-
-@lru_cache(maxsize=1)
-def _gender_detector():
-    """The ``gender-guesser`` detector (optional extra ``names``), or None when it is not installed."""
-    try:
-        from gender_guesser.detector import Detector
-    except ImportError:
-        return None
-    return Detector(case_sensitive=False)
-
-
-@lru_cache(maxsize=4096)
-def first_name_gender(first: str) -> str | None:
-    """"m", "f" or None for a first name: ``gender-guesser``'s "male"/"mostly_male" and
-    "female"/"mostly_female"; None for androgynous or unknown names, or without the package."""
-    det = _gender_detector()
-    if det is None or not first or not first[:1].isalpha():
-        return None
-    guess = det.get_gender(first)
-    if guess in ("male", "mostly_male"):
-        return "m"
-    if guess in ("female", "mostly_female"):
-        return "f"
-    return None
 
 
 def pronoun_gender(low: str) -> str | None:

@@ -430,8 +430,6 @@ class FewShotBackend(StanceBackend):
             if len({y[i] for i in np.flatnonzero(~held)}) == len(LABELS):
                 first = LinearHead.fit(X[~held], [y[i] for i in np.flatnonzero(~held)], C=self.C,
                                        sample_weight=weights[~held])
-                from .train import fit_temperature
-
                 head.temperature = fit_temperature(first.logits(X[held]),
                                                    [LABELS.index(y[i]) for i in np.flatnonzero(held)])
         return head
@@ -688,3 +686,18 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
 
+
+def fit_temperature(logits, labels: Sequence[int]) -> float:
+    """The softmax temperature that minimises held-out negative log-likelihood (calibration)."""
+    import numpy as np
+
+    z = np.asarray(logits, dtype=float)
+    y = np.asarray(labels)
+    best, best_nll = 1.0, float("inf")
+    for t in np.exp(np.linspace(np.log(0.25), np.log(8.0), 61)):
+        s = z / t
+        s = s - s.max(axis=1, keepdims=True)
+        nll = float(np.mean(np.log(np.exp(s).sum(axis=1)) - s[np.arange(len(y)), y]))
+        if nll < best_nll:
+            best, best_nll = float(t), nll
+    return round(best, 4)

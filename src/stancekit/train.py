@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 
 from .errors import Errors, StancekitError
 from .evaluate.datasets import StanceRow, detect_format, read_stance_data
+from .stance import fit_temperature
 from .targets import LABELS
 from .trainloop import LoopConfig, LoopResult, train_loop
 
@@ -333,22 +334,6 @@ def _meta(cfg: StanceTraining, base: str, files: list, rows: Sequence[StanceRow]
                      "datasets": datasets.__version__, "python": platform.python_version()},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-
-
-def fit_temperature(logits, labels: Sequence[int]) -> float:
-    """The softmax temperature that minimises held-out negative log-likelihood (calibration)."""
-    import numpy as np
-
-    z = np.asarray(logits, dtype=float)
-    y = np.asarray(labels)
-    best, best_nll = 1.0, float("inf")
-    for t in np.exp(np.linspace(np.log(0.25), np.log(8.0), 61)):
-        s = z / t
-        s = s - s.max(axis=1, keepdims=True)
-        nll = float(np.mean(np.log(np.exp(s).sum(axis=1)) - s[np.arange(len(y)), y]))
-        if nll < best_nll:
-            best, best_nll = float(t), nll
-    return round(best, 4)
 
 
 def _summary(metrics: dict | None) -> dict | None:

@@ -5,7 +5,7 @@ It writes ``doc._.stancekit_quotes`` in the shape of :class:`stancekit.quotes.Qu
 quote stage is unchanged. Per document:
 
 * the tagger's linked attributions (:mod:`.tagger`) give content, cue and source spans;
-* a content that covers one pair of quotation marks from :func:`stancekit.quotes.pair_quote_marks`
+* a content that covers one pair of quotation marks from :func:`stancekit.quotemarks.pair_quote_marks`
   (and little else) takes the exact offsets inside the marks: kind ``direct``; a content holding a
   quoted phrase is ``mixed``; any other is ``indirect``;
 * the speaker comes from :class:`stancekit.speakers.SpeakerResolver` on the head token of the source
@@ -59,7 +59,7 @@ class QuoteTaggerComponent:
 
 def quote_records(doc: Doc, atts: list[Attribution]) -> list[dict]:
     """``doc._.stancekit_quotes`` dicts for the linked attributions of ``doc`` (see the module doc)."""
-    from ..quotes import pair_quote_marks
+    from ..quotemarks import pair_quote_marks
     from ..speakers import SpeakerResolver
 
     text = doc_text(doc)
