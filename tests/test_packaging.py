@@ -22,7 +22,7 @@ def test_floors_file_is_current():
     assert (REPO / "ci" / "floors.txt").read_text(encoding="utf-8") == floors.render(), \
         "ci/floors.txt is stale: run python ci/floors.py"
     pins = dict(line.split("==", 1) for line in floors.floors() if ";" not in line)
-    assert "torch" not in pins and pins["spacy"] and pins["transformers"]
+    assert pins["torch"] == "2.13" and pins["spacy"] and pins["transformers"]
 
 
 def test_claims_factory_is_found_through_the_spacy_registry():
