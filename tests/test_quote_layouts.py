@@ -183,6 +183,36 @@ def test_short_quoted_phrase_in_reported_speech_is_one_mixed_quote(nlp):
     assert q["text"].endswith('"reckless."')
 
 
+@pytest.mark.parametrize("sentence, content, who", [
+    ("Senator Ana Ruiz called the proposal “reckless and cruel.” The vote is Monday.",
+     "the proposal “reckless and cruel.”", "Ana Ruiz"),
+    ("The council described the budget as “a betrayal of every family in this town.”",
+     "the budget as “a betrayal of every family in this town.”", "council"),
+])
+def test_quoted_predicate_of_a_cue_object_is_a_mixed_quote(nlp, sentence, content, who):
+    """"X called the plan “…”": the object and its quoted predicate are X's words, not a direct quote
+    without a speaker."""
+    _, quotes = run(nlp, sentence)
+    assert [(q["kind"], q["text"], speaker(q)) for q in quotes] == [("mixed", content, who)]
+
+
+@pytest.mark.parametrize("text, who", [
+    ("According to the union, “the offer does not cover the cost of living, and members will not accept it.”",
+     "union"),
+    ("The dock workers walked out on Friday. According to Marta Silva, the union’s lead negotiator, "
+     "“nobody expected the talks to collapse this fast.”", "Marta Silva"),
+])
+def test_according_to_before_a_direct_quote(nlp, text, who):
+    _, quotes = run(nlp, text)
+    (q,) = [q for q in quotes if q["kind"] == "direct"]
+    assert speaker(q) == who and q["cue"]["text"] == "According to"
+
+
+def test_according_to_far_from_the_mark_is_no_cue(nlp):
+    _, quotes = run(nlp, "According to the report, the port lost money and the board said “nothing at all.”")
+    assert not any((q.get("cue") or {}).get("text") == "According to" and q["kind"] == "direct" for q in quotes)
+
+
 def test_participial_cue(nlp):
     _, quotes = run(nlp, 'Calling the council a "circus," Tom Baker said the vote would be delayed again.')
     direct = [q for q in quotes if q["kind"] == "direct"]

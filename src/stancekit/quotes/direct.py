@@ -119,6 +119,12 @@ def direct(ctx: Context, qs: QuoteSpan, content: Span, prev: Quote | None) -> Qu
     cue_tok, speaker_tok = cue_after(ctx, qs)
     if cue_tok is None and speaker_tok is None:
         cue_tok, speaker_tok = cue_before(ctx, qs)
+    if cue_tok is None and speaker_tok is None:
+        according = according_before(ctx, qs)
+        if according is not None:  # "According to the union, “…”"
+            cue, source = according
+            speaker = resolver.resolve(source)
+            return Quote(**base, cue=cue, speaker=speaker, confidence=(speaker or {}).get("confidence", 0.3))
     if cue_tok is not None or speaker_tok is not None:
         speaker = resolver.resolve(speaker_tok) if speaker_tok is not None else None
         if speaker is None and cue_tok is not None:
@@ -216,6 +222,27 @@ def cue_before(ctx: Context, qs: QuoteSpan) -> tuple[Token | None, Token | None]
     return None, None
 
 
+def according_before(ctx: Context, qs: QuoteSpan) -> tuple[dict, Token] | None:
+    """"According to X," right before the opening mark, in the same sentence: the cue and X's head."""
+    doc = ctx.doc
+    last = last_token_before(doc, qs.open_at)
+    if last is None or "\n" in ctx.text[last.idx:qs.open_at]:
+        return None
+    end = last.i - 1 if last.text == "," else last.i
+    for tok in doc[max(last.sent.start, end - 12):end]:
+        if tok.lower_ != "according" or tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
+            continue
+        to = doc[tok.i + 1]
+        pobj = next((c for c in to.children if c.dep_ == "pobj"), None)
+        if pobj is None:
+            return None
+        tail = doc[max(t.i for t in pobj.subtree) + 1:end + 1]  # an appositive: ", the union's negotiator"
+        if len(tail) and (tail[0].text != "," or len(tail) > 8 or any(t.pos_ in ("VERB", "AUX") for t in tail)):
+            return None
+        return {"text": ctx.text[tok.idx:to.idx + len(to)], "start": tok.idx, "end": to.idx + len(to)}, pobj
+    return None
+
+
 def speaker_from_previous_line(ctx: Context, qs: QuoteSpan) -> dict | None:
     """The name that ends the line before the quote, with a colon ("Ana Ruiz: “…”")."""
     doc = ctx.doc
@@ -249,7 +276,8 @@ def other_speaker_between(ctx: Context, a: int, b: int, own_cue: int | None, spe
 
 def inside_clause(ctx: Context, qs: QuoteSpan) -> bool:
     """Is the quoted span part of a clause a cue introduces, with words of the clause before the
-    mark ("He said the council had grown “tired of waiting …”")? Then it is a mixed quote."""
+    mark ("He said the council had grown “tired of waiting …”"), or the secondary predicate of a cue's
+    object ("She called the plan “reckless and cruel.”")? Then it is a mixed quote."""
     doc = ctx.doc
     first = first_token_at_or_after(doc, qs.start)
     if first is None:
@@ -257,11 +285,13 @@ def inside_clause(ctx: Context, qs: QuoteSpan) -> bool:
     child, node = first, first.head
     steps = 0
     while node is not child and steps < 12:
-        if node.i < first.i and ctx.lexicon.is_cue(node) and child.i > node.i and \
-                child.dep_ in ("ccomp", "xcomp", "dobj", "prep", "oprd") and \
-                child.left_edge.idx + len(child.left_edge) <= qs.open_at and \
-                child.left_edge.i > node.i and node.sent == first.sent:
-            return True
+        if node.i < first.i and ctx.lexicon.is_cue(node) and child.i > node.i and node.sent == first.sent:
+            if child.dep_ in ("ccomp", "xcomp", "dobj", "prep", "oprd") and \
+                    child.left_edge.idx + len(child.left_edge) <= qs.open_at and child.left_edge.i > node.i:
+                return True
+            if child.dep_ == "oprd" and node.lemma_.lower() in ctx.lexicon.object and \
+                    any(c.dep_ == "dobj" and node.i < c.i and c.idx < qs.open_at for c in node.children):
+                return True  # "called the plan “…”": the object before the mark, the quote its predicate
         child, node = node, node.head
         steps += 1
     return False
