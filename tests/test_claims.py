@@ -558,3 +558,48 @@ def test_claimer_of_according_to_and_by_his_account(nlp):
     assert claimer("By the ministry")["name"] == "ministry"
     assert claimer("Exports rose 5%,")["name"] == "central bank"
     assert claimer("Exports rose 5% in") == {"name": None, "kind": "author"}
+
+
+class _UnitEncoder:
+    """A stand-in sentence encoder: a fixed random unit vector per text, counting what it encodes."""
+
+    normalized = True
+
+    def __init__(self, dim: int = 16):
+        self.dim, self.seen = dim, []
+
+    def encode(self, texts):
+        import hashlib
+
+        import numpy as np
+
+        self.seen.extend(texts)
+        out = []
+        for t in texts:
+            seed = int.from_bytes(hashlib.sha256(t.encode()).digest()[:4], "little")
+            v = np.random.default_rng(seed).normal(size=self.dim)
+            out.append(v / np.linalg.norm(v))
+        return np.array(out)
+
+
+def test_score_floor_skips_only_sentences_that_cannot_reach_it():
+    """With ``floor``, a sentence is left unencoded only when no unit embedding could lift it to the
+    floor; every score at or above the floor is the exact score."""
+    rows = _team_rows()
+    enc = _UnitEncoder()
+    det = ClaimDetector.train([r["text"] for r in rows], [r["label"] for r in rows], encoder=enc)
+    texts = [r["text"] for r in rows] + ["The weather was mild.", "Unemployment fell to 3.9% in March.",
+                                         "They met on a Tuesday.", "Revenue grew 12 percent to $4.1 billion."]
+    full = det.score_sentences(texts)
+    skipped = []
+    for floor in (0.3, 0.5, 0.8, 0.95):
+        enc.seen.clear()
+        got = det.score_sentences(texts, floor=floor)
+        for f, g in zip(full, got):
+            assert g == f if f >= floor else g in (0.0, f)
+        skipped.append(len(texts) - len(enc.seen))
+    assert skipped == sorted(skipped) and skipped[-1] > 0, skipped
+    # without a declared unit norm, every sentence is encoded
+    enc.normalized = False
+    enc.seen.clear()
+    assert det.score_sentences(texts, floor=0.5) == full and len(enc.seen) == len(texts)

@@ -60,6 +60,8 @@ CV_FOLDS = 5
 SEED = 13
 CLAUSE_WORDS = 4  # a semicolon splits a sentence only when both sides have this many words
 QUOTE_OVERLAP = 0.5
+# sentence embeddings are unit vectors up to rounding: the bound of score_sentences(floor=…) allows this much more
+EMBEDDING_NORM_SLACK = 1e-3
 QUOTE_INSIDE = 0.35
 # marks stripped from the edges of a claim in a quote: the paired ones and curly single quotes
 EDGE_MARKS = frozenset(QUOTE_CHARS | SINGLE_QUOTES)
@@ -280,11 +282,32 @@ class ClaimDetector:
         """Uncalibrated decision values (numpy array) of each sentence."""
         return head_logits(self.params, list(sentences), encoder=self.encoder)
 
-    def score_sentences(self, sentences: Sequence[str]) -> list[float]:
-        """Calibrated check-worthiness in 0..1 of each sentence."""
+    def score_sentences(self, sentences: Sequence[str], *, floor: float | None = None) -> list[float]:
+        """Calibrated check-worthiness in 0..1 of each sentence.
+
+        ``floor``: only scores at or above it matter to the caller (a claim threshold). A sentence whose
+        highest possible score, with any unit-length embedding, is below ``floor`` is not encoded, and its
+        score is given as 0.0; every other score is exact. (The embedding term of the decision value is
+        ``e · w`` with ``|e| = 1``, so it lies within ``±|w|``; an encoder that does not declare
+        ``normalized = True`` is always asked for every sentence.)
+        """
+        import numpy as np
+
         if len(sentences) == 0:
             return []
-        probs = calibrated(self.params, self.logits(sentences))
+        texts = list(sentences)
+        emb = self.params.get("embedding")
+        cal = self.params.get("calibration") or {"a": 1.0}
+        if floor is None or floor <= 0.0 or not emb or cal["a"] <= 0 or not getattr(self.encoder, "normalized", False):
+            probs = calibrated(self.params, self.logits(texts))
+            return [round(float(v), 6) for v in probs]
+        base = head_logits(dict(self.params, embedding=None), texts)
+        reach = float(np.linalg.norm(np.asarray(emb["coef"]))) * (1.0 + EMBEDDING_NORM_SLACK)
+        keep = np.flatnonzero(calibrated(self.params, base + reach) >= floor)
+        probs = np.zeros(len(texts))
+        if len(keep):
+            e = _embed(self.encoder, [texts[i] for i in keep])
+            probs[keep] = calibrated(self.params, base[keep] + e @ np.asarray(emb["coef"]))
         return [round(float(v), 6) for v in probs]
 
     def predict(self, sentences: Sequence[str]) -> list[bool]:
@@ -811,7 +834,8 @@ class ClaimFinder:
         t0 = time.perf_counter()
         units = [claim_units(doc) for doc in docs]
         texts = [doc_text(doc)[a:b] for doc, us in zip(docs, units) for a, b, _ in us]
-        scores = self.detector.score_sentences(texts)
+        floor = self.detector.threshold if self.min_score is None else self.min_score
+        scores = self.detector.score_sentences(texts, floor=floor)  # only what can reach the floor is encoded
         out, i = [], 0
         for us in units:
             out.append((us, scores[i:i + len(us)]))

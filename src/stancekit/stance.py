@@ -121,6 +121,8 @@ def default_encoder_source() -> str:
 class Encoder:
     """Sentence embeddings (mean pooling, normalised) through the batched engine."""
 
+    normalized = True  # unit-length vectors (the claims head's score bound relies on it)
+
     def __init__(self, source: str | None = None, *, device: str = "auto", max_tokens: int = 16384,
                  threads: int | None = None):
         from .engine import InferenceEngine, load_hf, mean_pool_head
