@@ -177,6 +177,7 @@ def normalise_for_hashing(text: str) -> str:
 
 
 def _hasher():
+    """The hashed n-gram vectorizer of training (inference computes the same: :mod:`stancekit.featurehash`)."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
     return HashingVectorizer(n_features=HASH_FEATURES, ngram_range=HASH_NGRAMS, alternate_sign=False,
@@ -349,10 +350,14 @@ def head_logits(params: dict, texts: list[str], *, encoder=None, embeddings=None
     z = ((dense - np.array(params["mean"])) / np.array(params["scale"])) @ np.array(params["coef"]) \
         + params["intercept"]
     if params.get("hash_coef"):
-        weights = np.zeros(params["hash"]["n_features"])
-        idx, w = zip(*params["hash_coef"])
-        weights[list(idx)] = w
-        z = z + _hasher().transform(texts) @ weights
+        from .featurehash import hashed_dot
+
+        h = params["hash"]
+        z = z + np.array(hashed_dot(texts, {int(j): float(w) for j, w in params["hash_coef"]},
+                                    n_features=int(h["n_features"]),
+                                    token_pattern=h.get("token_pattern", r"(?u)\b\w+\b"),
+                                    ngram_range=tuple(h.get("ngram_range", HASH_NGRAMS)),
+                                    preprocessor=normalise_for_hashing))
     emb = params.get("embedding")
     if emb:
         if embeddings is None:

@@ -282,13 +282,36 @@ def _no_typecheck(target=None, **_options):
     return target
 
 
+def _import_classifier_module():
+    """``quantulum3.classifier``, imported as if its optional classifier dependencies were missing.
+
+    Its module imports joblib and scikit-learn (about 1.5 s with SciPy) only to offer the pickled unit
+    classifier, which stancekit never uses (:func:`_rule_based_units`); with ``joblib`` unimportable
+    for the length of that import, the module takes its own documented no-classifier path
+    (``USE_CLF = False``). A process that has imported joblib already keeps it: nothing is blocked then.
+    """
+    if "quantulum3.classifier" in sys.modules:
+        return sys.modules["quantulum3.classifier"]
+    blocked = "joblib" not in sys.modules
+    if blocked:
+        sys.modules["joblib"] = None  # ``import joblib`` raises ImportError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its "classifier dependencies not installed" warning
+            from quantulum3 import classifier
+    finally:
+        if blocked:
+            del sys.modules["joblib"]
+    return classifier
+
+
 @contextmanager
 def _rule_based_units() -> Iterator[None]:
     """quantulum3 without its pickled scikit-learn classifier (rule-based unit disambiguation)."""
     _import_inflect()
+    classifier = _import_classifier_module()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from quantulum3 import classifier
 
         old = classifier.USE_CLF
         classifier.USE_CLF = False
