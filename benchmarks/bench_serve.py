@@ -16,7 +16,8 @@ each with its own doc_id (``--articles DIR``, repeatable: the ``*.txt`` of other
 Repeated texts matter: the inference engine computes identical inputs once per call, so a batch
 that holds several copies of an article runs its stance model once for them all. The 4 sample texts
 cycled give a batch of 32 eight copies of each, a batch of 8 two: ``stance_engine`` reports how many
-stance inputs the in-process run had and how many distinct ones it computed.
+inputs the in-process run gave the stance encoder (shared with the claim stage under the few-shot
+backend) and how many distinct ones it computed.
 
     python benchmarks/bench_serve.py [--n 200] [--concurrency 8] [--target certification] [--threads T]
         [--no-one-per-call] [--articles DIR]... [--batch-gather-ms MS] [--json out.json]
@@ -74,7 +75,8 @@ def in_process(arts: list[dict], target: str, one_per_call: bool = True) -> dict
     load_s = time.perf_counter() - t0
     docs = [Document(doc_id=a["doc_id"], text=a["text"], source="bench") for a in arts]
     out: dict = {"load_s": round(load_s, 1)}
-    stats = getattr(getattr(pipe.backend, "engine", None), "stats", None)
+    engine = getattr(pipe.backend, "engine", None) or getattr(getattr(pipe.backend, "encoder", None), "engine", None)
+    stats = getattr(engine, "stats", None)  # the few-shot backend's encoder is shared with the claim stage
     before = (stats.items, stats.unique) if stats is not None else None
     t0 = time.perf_counter()
     stream = list(pipe.process(docs))
