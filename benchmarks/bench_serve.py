@@ -11,10 +11,16 @@
 
 The ratio reported is service articles/s over the in-process stream's articles/s (the stricter of the
 two baselines). Articles: the team-written sample corpus (``corpora/sample/articles``) cycled to N,
-each with its own doc_id.
+each with its own doc_id (``--articles DIR``, repeatable: the ``*.txt`` of other folders instead).
+
+Repeated texts matter: the inference engine computes identical inputs once per call, so a batch
+that holds several copies of an article runs its stance model once for them all. The 4 sample texts
+cycled give a batch of 32 eight copies of each, a batch of 8 two: ``stance_engine`` reports how many
+inputs the in-process run gave the stance encoder (shared with the claim stage under the few-shot
+backend) and how many distinct ones it computed.
 
     python benchmarks/bench_serve.py [--n 200] [--concurrency 8] [--target certification] [--threads T]
-        [--no-one-per-call] [--json out.json]
+        [--no-one-per-call] [--articles DIR]... [--batch-gather-ms MS] [--json out.json]
 
 Prints one JSON object.
 """
@@ -39,8 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "corpora" / "sample" / "articles"
 
 
-def articles(n: int) -> list[dict]:
-    files = sorted(SAMPLE.glob("*.txt"))
+def articles(n: int, folders: list[Path] | None = None) -> list[dict]:
+    files = sorted(f for folder in (folders or [SAMPLE]) for f in folder.glob("*.txt"))
     texts = [(f.stem, f.read_text(encoding="utf-8")) for f in files]
     return [{"doc_id": f"{texts[i % len(texts)][0]}-{i}", "text": texts[i % len(texts)][1]} for i in range(n)]
 
@@ -69,10 +75,16 @@ def in_process(arts: list[dict], target: str, one_per_call: bool = True) -> dict
     load_s = time.perf_counter() - t0
     docs = [Document(doc_id=a["doc_id"], text=a["text"], source="bench") for a in arts]
     out: dict = {"load_s": round(load_s, 1)}
+    engine = getattr(pipe.backend, "engine", None) or getattr(getattr(pipe.backend, "encoder", None), "engine", None)
+    stats = getattr(engine, "stats", None)  # the few-shot backend's encoder is shared with the claim stage
+    before = (stats.items, stats.unique) if stats is not None else None
     t0 = time.perf_counter()
     stream = list(pipe.process(docs))
     stream_s = time.perf_counter() - t0
-    out["stream"] = {"wall_s": round(stream_s, 2), "articles_per_s": round(len(docs) / stream_s, 2)}
+    out["stream"] = {"wall_s": round(stream_s, 2), "articles_per_s": round(len(docs) / stream_s, 2),
+                     "batch_size": pipe.config.batch_size}
+    if before is not None:
+        out["stance_engine"] = {"inputs": stats.items - before[0], "computed": stats.unique - before[1]}
     out["quotes"] = sum(len(r.quotes) for r in stream)
     if one_per_call:
         t0 = time.perf_counter()
@@ -86,12 +98,13 @@ def in_process(arts: list[dict], target: str, one_per_call: bool = True) -> dict
 class Service:
     """``stancekit serve`` as a child process on a free loopback port."""
 
-    def __init__(self, target: str, batch_size: int, batch_wait_ms: float):
+    def __init__(self, target: str, batch_size: int, batch_wait_ms: float, batch_gather_ms: float | None = None):
         self.port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        gather = [] if batch_gather_ms is None else ["--batch-gather-ms", str(batch_gather_ms)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "stancekit.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--target", target, "--batch-size", str(batch_size), "--batch-wait-ms", str(batch_wait_ms)],
+             "--target", target, "--batch-size", str(batch_size), "--batch-wait-ms", str(batch_wait_ms), *gather],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def wait_ready(self, timeout: float = 300.0) -> dict:
@@ -172,6 +185,10 @@ def main() -> None:
     ap.add_argument("--target", default="certification")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--batch-wait-ms", type=float, default=5.0)
+    ap.add_argument("--batch-gather-ms", type=float, default=None,
+                    help="the service's --batch-gather-ms (default: the service's own default)")
+    ap.add_argument("--articles", type=Path, action="append", default=None,
+                    help="folder of *.txt articles, repeatable (default: corpora/sample/articles)")
     ap.add_argument("--no-one-per-call", dest="one_per_call", action="store_false",
                     help="skip the in-process one-article-per-call baseline")
     ap.add_argument("--threads", type=int, default=None,
@@ -180,7 +197,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch loads; the service inherits it
-    arts = articles(args.n)
+    arts = articles(args.n, args.articles)
     result: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                 "python": platform.python_version(),
                     "load_avg_1m_at_start": round(os.getloadavg()[0], 2)},
@@ -191,7 +208,7 @@ def main() -> None:
           f"{', then one per call' if args.one_per_call else ''} ...", file=sys.stderr, flush=True)
     result["in_process"] = in_process(arts, args.target, args.one_per_call)
     print(f"service: {args.n} requests, {args.concurrency} concurrent ...", file=sys.stderr, flush=True)
-    service = Service(args.target, args.batch_size, args.batch_wait_ms)
+    service = Service(args.target, args.batch_size, args.batch_wait_ms, args.batch_gather_ms)
     try:
         t0 = time.perf_counter()
         health = service.wait_ready()

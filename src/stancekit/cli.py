@@ -243,6 +243,9 @@ def serve(
     max_chars: int = typer.Option(100_000, "--max-chars", min=1, help="Characters of one document."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Documents per pipeline batch."),
     batch_wait_ms: float = typer.Option(5.0, "--batch-wait-ms", min=0, help="Wait for more requests to batch."),
+    batch_gather_ms: float = typer.Option(
+        100.0, "--batch-gather-ms", min=0,
+        help="Longest extra wait while a batch holds fewer documents than were in flight at once (0: off)."),
 ):
     """Serve the pipeline over HTTP (POST /v1/analyze, GET /v1/targets, GET /health, docs at /docs)."""
     from .extras import require
@@ -254,7 +257,8 @@ def serve(
         _fail(exc)
     from .serve import ServiceLimits, serve as run_service
 
-    limits = ServiceLimits(max_docs=max_docs, max_chars=max_chars, batch_size=batch_size, batch_wait_ms=batch_wait_ms)
+    limits = ServiceLimits(max_docs=max_docs, max_chars=max_chars, batch_size=batch_size, batch_wait_ms=batch_wait_ms,
+                           batch_gather_ms=batch_gather_ms)
     try:
         from .config import load_config
 

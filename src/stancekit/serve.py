@@ -9,6 +9,13 @@ their documents on a queue, and one worker takes everything that has arrived (wa
 batch, in one thread, so that concurrent requests share the batched inference engine. Documents that
 asked for different targets are processed in one group per target set.
 
+The worker also knows how many documents were waiting at once while the last batch ran (the
+service's concurrency): while a new batch holds fewer than that, it waits a little longer
+(``batch_gather_ms`` at most, and at most ``gather_share`` of the last batch's run time) for the
+clients that were just answered to send their next request. Without that, concurrent clients
+that each wait for their answer split into cohorts that take turns, and every batch holds a
+fraction of them. Responses are encoded once, with :func:`json.dumps`, on the event loop.
+
 Bad requests get a 4xx status and a coded error body ``{"error": {"code": "E2xx", "message": ...}}``
 (codes in :mod:`stancekit.errors`); a document the pipeline cannot process is answered in place, in
 the ``results`` list, with its error record.
@@ -38,6 +45,8 @@ class ServiceLimits:
     max_body_bytes: int = 4_000_000
     batch_size: int = 32          # documents per pipeline batch
     batch_wait_ms: float = 5.0    # how long the worker waits for more requests after the first
+    batch_gather_ms: float = 100.0  # longest extra wait while a batch holds fewer than the concurrency seen
+    gather_share: float = 0.05    # ... and at most this share of the last batch's run time
     max_queued: int = 1024        # documents waiting; more gets 503 E206
 
 
@@ -84,8 +93,13 @@ class MicroBatcher:
         self.limits = limits
         self.queue: asyncio.Queue[_Job] = asyncio.Queue()
         self.queued_docs = 0
+        self.in_flight = 0   # documents submitted and not yet answered
+        self._peak = 0       # most documents in flight at once since the last batch started
+        self._target = 0     # documents the next batch waits for (the last cycle's peak, capped)
+        self._last_run_s = 0.0
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stancekit-batch")
-        self.stats = {"batches": 0, "documents": 0, "requests": 0, "largest_batch": 0}
+        self.stats = {"batches": 0, "documents": 0, "requests": 0, "largest_batch": 0, "pipeline_s": 0.0,
+                      "gather_s": 0.0}
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -106,20 +120,32 @@ class MicroBatcher:
             raise StancekitError(Errors.E206, n=self.queued_docs, limit=self.limits.max_queued)
         future = asyncio.get_running_loop().create_future()
         self.queued_docs += len(docs)
-        await self.queue.put(_Job(docs, targets, future))
-        return await future
+        self.in_flight += len(docs)
+        self._peak = max(self._peak, self.in_flight)
+        try:
+            await self.queue.put(_Job(docs, targets, future))
+            return await future
+        finally:
+            self.in_flight -= len(docs)
+
+    def gather_s(self) -> float:
+        """How long a batch that holds fewer documents than the last cycle's concurrency waits for more."""
+        lim = self.limits
+        return max(lim.batch_wait_ms, min(lim.batch_gather_ms, lim.gather_share * self._last_run_s * 1000.0)) / 1000.0
 
     async def _worker(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             jobs = [await self.queue.get()]
             n = len(jobs[0].docs)
-            deadline = loop.time() + self.limits.batch_wait_ms / 1000.0
+            first = loop.time()
+            deadline = first + self.limits.batch_wait_ms / 1000.0
+            longest = first + self.gather_s()  # while fewer than ``_target`` documents have come
             while n < self.limits.batch_size:
                 try:
                     job = self.queue.get_nowait()
                 except asyncio.QueueEmpty:
-                    timeout = deadline - loop.time()
+                    timeout = (longest if n < self._target else deadline) - loop.time()
                     if timeout <= 0:
                         break
                     try:
@@ -129,6 +155,9 @@ class MicroBatcher:
                 jobs.append(job)
                 n += len(job.docs)
             self.queued_docs -= n
+            started = loop.time()
+            self.stats["gather_s"] += started - first
+            self._peak = self.in_flight  # counted afresh while this batch runs
             try:
                 outs = await loop.run_in_executor(self.executor, self._process, jobs)
             except Exception as exc:  # the pipeline itself failed: every waiting request gets it
@@ -136,6 +165,10 @@ class MicroBatcher:
                     if not job.future.done():
                         job.future.set_exception(exc)
                 continue
+            finally:
+                self._last_run_s = loop.time() - started
+                self.stats["pipeline_s"] += self._last_run_s
+                self._target = min(self.limits.batch_size, self._peak)
             for job, out in zip(jobs, outs):
                 if not job.future.done():
                     job.future.set_result(out)
@@ -174,6 +207,7 @@ def create_app(config=None, *, pipeline=None, limits: ServiceLimits | None = Non
 
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, Response
 
     limits = limits or ServiceLimits()
 
@@ -215,10 +249,11 @@ def create_app(config=None, *, pipeline=None, limits: ServiceLimits | None = Non
         b = app.state.batcher
         return {"status": "ok", "version": __version__, "models": _describe(app.state.pipeline),
                 "default_targets": list(app.state.default_targets), "queued_documents": b.queued_docs,
-                "batching": dict(b.stats), "uptime_s": round(time.time() - app.state.started, 1),
+                "batching": {k: round(v, 3) if isinstance(v, float) else v for k, v in b.stats.items()},
+                "uptime_s": round(time.time() - app.state.started, 1),
                 "limits": {"max_docs": limits.max_docs, "max_chars": limits.max_chars,
                            "max_body_bytes": limits.max_body_bytes, "batch_size": limits.batch_size,
-                           "batch_wait_ms": limits.batch_wait_ms}}
+                           "batch_wait_ms": limits.batch_wait_ms, "batch_gather_ms": limits.batch_gather_ms}}
 
     @app.get("/v1/targets")
     async def list_targets():
@@ -227,7 +262,7 @@ def create_app(config=None, *, pipeline=None, limits: ServiceLimits | None = Non
                              "examples": len(t.examples), "default": t.id in app.state.default_targets}
                             for t in app.state.known_targets.values()]}
 
-    @app.post("/v1/analyze")
+    @app.post("/v1/analyze", response_class=JSONResponse)
     async def analyze(body: AnalyzeRequest):
         """Quotes, speakers, stance and claims of one article (``text``) or a batch (``documents``).
 
@@ -255,7 +290,9 @@ def create_app(config=None, *, pipeline=None, limits: ServiceLimits | None = Non
         docs = [Document(doc_id=a.doc_id or f"doc{i}", text=a.text, title=a.title, date=a.date, url=a.url,
                          source="request") for i, a in enumerate(articles)]
         outs = await app.state.batcher.submit(docs, names)
-        return {"targets": list(names), "results": [_result_json(o) for o in outs]}
+        # the records are plain JSON data already: encoded once here, not walked by FastAPI's encoder first
+        return Response(_dumps({"targets": list(names), "results": [_result_json(o) for o in outs]}),
+                        media_type="application/json")
 
     return app
 
@@ -317,6 +354,11 @@ def _error(code: str, message: str):
     from fastapi.responses import JSONResponse
 
     return JSONResponse(status_code=_STATUS.get(code, 400), content={"error": {"code": code, "message": message}})
+
+
+def _dumps(data) -> bytes:
+    """Compact JSON, as FastAPI's own JSONResponse writes it."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
 def _result_json(out: Any) -> dict:
