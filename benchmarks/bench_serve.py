@@ -11,7 +11,8 @@
 
 The ratio reported is service articles/s over the in-process stream's articles/s (the stricter of the
 two baselines). Articles: the team-written sample corpus (``corpora/sample/articles``) cycled to N,
-each with its own doc_id (``--articles DIR``, repeatable: the ``*.txt`` of other folders instead).
+each with its own doc_id (``--articles DIR``, repeatable: the ``*.txt`` of other folders instead;
+``--synthetic SEED``: N distinct articles from the generator of ``bench_pipeline``).
 
 Repeated texts matter: the inference engine computes identical inputs once per call, so a batch
 that holds several copies of an article runs its stance model once for them all. The 4 sample texts
@@ -20,7 +21,7 @@ inputs the in-process run gave the stance encoder (shared with the claim stage u
 backend) and how many distinct ones it computed.
 
     python benchmarks/bench_serve.py [--n 200] [--concurrency 8] [--target certification] [--threads T]
-        [--no-one-per-call] [--articles DIR]... [--batch-gather-ms MS] [--json out.json]
+        [--no-one-per-call] [--articles DIR]... [--synthetic SEED] [--batch-gather-ms MS] [--json out.json]
 
 Prints one JSON object.
 """
@@ -45,7 +46,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "corpora" / "sample" / "articles"
 
 
-def articles(n: int, folders: list[Path] | None = None) -> list[dict]:
+def articles(n: int, folders: list[Path] | None = None, synthetic: int | None = None) -> list[dict]:
+    if synthetic is not None:  # n distinct generated articles (the generator of bench_pipeline)
+        import random
+
+        from stancekit.bench_pipeline import make_article
+
+        rng = random.Random(synthetic)
+        return [{"doc_id": a["id"], "text": a["text"]} for a in (make_article(i, rng) for i in range(n))]
     files = sorted(f for folder in (folders or [SAMPLE]) for f in folder.glob("*.txt"))
     texts = [(f.stem, f.read_text(encoding="utf-8")) for f in files]
     return [{"doc_id": f"{texts[i % len(texts)][0]}-{i}", "text": texts[i % len(texts)][1]} for i in range(n)]
@@ -189,6 +197,8 @@ def main() -> None:
                     help="the service's --batch-gather-ms (default: the service's own default)")
     ap.add_argument("--articles", type=Path, action="append", default=None,
                     help="folder of *.txt articles, repeatable (default: corpora/sample/articles)")
+    ap.add_argument("--synthetic", type=int, default=None, metavar="SEED",
+                    help="N distinct generated articles (bench_pipeline's generator, this seed) instead of files")
     ap.add_argument("--no-one-per-call", dest="one_per_call", action="store_false",
                     help="skip the in-process one-article-per-call baseline")
     ap.add_argument("--threads", type=int, default=None,
@@ -197,7 +207,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch loads; the service inherits it
-    arts = articles(args.n, args.articles)
+    arts = articles(args.n, args.articles, args.synthetic)
     result: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                 "python": platform.python_version(),
                     "load_avg_1m_at_start": round(os.getloadavg()[0], 2)},
