@@ -195,10 +195,11 @@ def main() -> None:
     ap.add_argument("--batch-wait-ms", type=float, default=5.0)
     ap.add_argument("--batch-gather-ms", type=float, default=None,
                     help="the service's --batch-gather-ms (default: the service's own default)")
-    ap.add_argument("--articles", type=Path, action="append", default=None,
-                    help="folder of *.txt articles, repeatable (default: corpora/sample/articles)")
-    ap.add_argument("--synthetic", type=int, default=None, metavar="SEED",
-                    help="N distinct generated articles (bench_pipeline's generator, this seed) instead of files")
+    source = ap.add_mutually_exclusive_group()
+    source.add_argument("--articles", type=Path, action="append", default=None,
+                        help="folder of *.txt articles, repeatable (default: corpora/sample/articles)")
+    source.add_argument("--synthetic", type=int, default=None, metavar="SEED",
+                        help="N distinct generated articles (bench_pipeline's generator, this seed) instead of files")
     ap.add_argument("--no-one-per-call", dest="one_per_call", action="store_false",
                     help="skip the in-process one-article-per-call baseline")
     ap.add_argument("--threads", type=int, default=None,
