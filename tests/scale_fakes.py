@@ -107,4 +107,6 @@ def ray_pipeline(config, role: str) -> Pipeline:
 
     if role == "analyse":
         return Pipeline(config, nlp=load_spacy(), backend=_NoBackend())
+    if role == "run":
+        return Pipeline(config, nlp=load_spacy(), backend=FakeBackend())
     return Pipeline(config, nlp=blank_nlp(), backend=FakeBackend())

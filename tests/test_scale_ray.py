@@ -34,10 +34,12 @@ def _config(**kw):
     return load_config(targets=["certification"], claims=False, batch_size=2, **kw)
 
 
-def test_ray_local_mode_equals_the_local_engine(local_ray, nlp, tmp_path):
+@pytest.mark.parametrize("split", [None, True], ids=["one-pool", "split-pools"])
+def test_ray_local_mode_equals_the_local_engine(local_ray, nlp, tmp_path, split):
+    """Without GPUs one pool of actors runs every stage; ``split=True`` keeps the two pools."""
     local = run_corpus([SAMPLE], tmp_path / "local",
                        pipeline=Pipeline(_config(), nlp=nlp, backend=FakeBackend()))
-    manifest = run_ray([SAMPLE], tmp_path / "ray", config=_config(), workers=2,
+    manifest = run_ray([SAMPLE], tmp_path / "ray", config=_config(), workers=2, split=split,
                        factory="scale_fakes:ray_pipeline")
     assert manifest["engine"] == "ray" and manifest["status"] == "complete"
     ours, theirs = read_records(tmp_path / "ray"), read_records(tmp_path / "local")

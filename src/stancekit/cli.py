@@ -73,8 +73,12 @@ def run(
     engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (Ray Data, local or a cluster)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: start Ray locally)."),
     num_gpus_per_actor: float = typer.Option(0.0, "--num-gpus-per-actor", min=0,
-                                             help="Ray: GPUs for each stance actor (0 = stance on CPU actors)."),
-    stance_actors: int = typer.Option(1, "--stance-actors", min=1, help="Ray: number of stance actors."),
+                                             help="Ray: GPUs for each stance actor (0 = stance in the "
+                                                  "spaCy actors, on their CPUs)."),
+    stance_actors: int = typer.Option(1, "--stance-actors", min=1,
+                                      help="Ray: number of stance actors (with GPUs or --ray-split)."),
+    ray_split: bool = typer.Option(False, "--ray-split",
+                                   help="Ray without GPUs: a separate pool of stance actors on CPUs."),
     log_json: bool = typer.Option(False, "--log-json", help="One JSON progress line on stderr every --log-every seconds."),
     log_every: float = typer.Option(10.0, "--log-every", min=0.1, help="Seconds between JSON progress lines."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary line."),
@@ -130,7 +134,8 @@ def run(
                 from .distributed import run_ray
 
                 manifest = run_ray(inputs, out, config=cfg, ray_address=ray_address,
-                                   num_gpus_per_actor=num_gpus_per_actor, stance_actors=stance_actors, **kwargs)
+                                   num_gpus_per_actor=num_gpus_per_actor, stance_actors=stance_actors,
+                                   split=True if ray_split else None, **kwargs)
             else:
                 from .corpus import run_corpus
 

@@ -6,6 +6,11 @@
       → map_batches(StanceActor)    stance and records; ``stance_actors`` actors with ``num_gpus_per_actor``
       → driver: the record files, commits and manifest of :func:`stancekit.corpus.write_run`
 
+Without a GPU request the two pools are one (``split=False``, the default then): ``workers`` actors of
+:class:`RunActor`, each running the spaCy stages and the stance model on its own CPU. Two CPU pools
+would make the stance actor wait for a CPU that the spaCy actors hold (on a machine with as many CPUs
+as ``workers``, it starts only when they are done) and send every analysis through Ray as JSON.
+
 Rows travel as JSON strings (documents, analyses and records are nested and vary in shape, which
 Arrow blocks would otherwise have to type). The driver writes every record, so a Ray run has the
 same crash safety and ``--resume`` as a local one, and the two engines' record files can be resumed
@@ -43,12 +48,15 @@ def _import_ray():
 # -- the pipelines each actor builds once ----------------------------------------------------------
 
 def default_pipeline(config: Config, role: str):
-    """``role="analyse"``: the spaCy stages (no stance model); ``role="stance"``: the stance model only."""
+    """``role="analyse"``: the spaCy stages (no stance model); ``role="stance"``: the stance model only;
+    ``role="run"``: both (:class:`RunActor`)."""
     from .analysis import _NoBackend
     from .pipeline import Pipeline
 
     if role == "analyse":
         return Pipeline(config, backend=_NoBackend())
+    if role == "run":
+        return Pipeline(config)
     import spacy
 
     light = config.model_copy(deep=True)
@@ -73,6 +81,37 @@ def _doc_from_json(s: str) -> Document:
     return Document(**json.loads(s))
 
 
+def _analyse(pipe, docs: list[Document]) -> tuple[list[dict], dict]:
+    """The spaCy stages of ``docs`` and the stage seconds they took."""
+    before = dict(pipe.timings)
+    analyses = pipe.analyse(docs)
+    return analyses, {k: v - before.get(k, 0.0) for k, v in pipe.timings.items() if k != "stance"}
+
+
+def _finish(pipe, docs: list[Document], analyses: list[dict], spent: Sequence[dict]) -> dict:
+    """Stance and records of a batch as rows: one record and one timings string per document.
+
+    ``spent`` are the stage seconds carried by each row so far; the batch's stance seconds are added
+    to the first row's, so that the driver's sum counts each batch once.
+    """
+    t0 = time.perf_counter()
+    results = pipe.finish(docs, analyses)
+    stance_s = time.perf_counter() - t0
+    out = []
+    for res in results:
+        if isinstance(res, DocumentError):
+            out.append(json.dumps({"error": res.to_record()}, ensure_ascii=False))
+        else:
+            out.append(json.dumps({"result": res.to_dict()}, ensure_ascii=False, default=str))
+    timings = []
+    for i, t in enumerate(spent):
+        t = dict(t)
+        if i == 0:
+            t["stance"] = t.get("stance", 0.0) + stance_s
+        timings.append(json.dumps(t))
+    return {"record": out, "timings": timings}
+
+
 class AnalyseActor:
     """The spaCy stages of a batch of documents (models loaded once, in ``__init__``)."""
 
@@ -81,9 +120,7 @@ class AnalyseActor:
 
     def __call__(self, batch: dict) -> dict:
         docs = [_doc_from_json(s) for s in batch["doc"]]
-        before = dict(self.pipe.timings)
-        analyses = self.pipe.analyse(docs)
-        spent = {k: v - before.get(k, 0.0) for k, v in self.pipe.timings.items()}
+        analyses, spent = _analyse(self.pipe, docs)
         return {"doc": list(batch["doc"]),
                 "analysis": [json.dumps(a, ensure_ascii=False, default=str) for a in analyses],
                 "timings": [json.dumps(spent if i == 0 else {}) for i in range(len(docs))]}
@@ -96,26 +133,21 @@ class StanceActor:
         self.pipe = _factory(factory)(config, "stance")
 
     def __call__(self, batch: dict) -> dict:
-        from .errors import DocumentError
-
         docs = [_doc_from_json(s) for s in batch["doc"]]
         analyses = [json.loads(s) for s in batch["analysis"]]
-        t0 = time.perf_counter()
-        results = self.pipe.finish(docs, analyses)
-        stance_s = time.perf_counter() - t0
-        out = []
-        for res in results:
-            if isinstance(res, DocumentError):
-                out.append(json.dumps({"error": res.to_record()}, ensure_ascii=False))
-            else:
-                out.append(json.dumps({"result": res.to_dict()}, ensure_ascii=False, default=str))
-        timings = []
-        for i, s in enumerate(batch["timings"]):
-            t = json.loads(s)
-            if i == 0:
-                t["stance"] = t.get("stance", 0.0) + stance_s
-            timings.append(json.dumps(t))
-        return {"record": out, "timings": timings}
+        return _finish(self.pipe, docs, analyses, [json.loads(s) for s in batch["timings"]])
+
+
+class RunActor:
+    """The spaCy stages, stance and records of a batch in one actor (CPU runs; see the module doc)."""
+
+    def __init__(self, config: Config, factory: str = DEFAULT_FACTORY):
+        self.pipe = _factory(factory)(config, "run")
+
+    def __call__(self, batch: dict) -> dict:
+        docs = [_doc_from_json(s) for s in batch["doc"]]
+        analyses, spent = _analyse(self.pipe, docs)
+        return _finish(self.pipe, docs, analyses, [spent if i == 0 else {} for i in range(len(docs))])
 
 
 def _describe(config: Config, factory: str) -> dict:
@@ -146,14 +178,17 @@ class _RecordedError(DocumentError):
 
 def run_ray(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Config,
             ray_address: str | None = None, num_gpus_per_actor: float = 0.0, stance_actors: int = 1,
-            workers: int | None = None, factory: str = DEFAULT_FACTORY, init_kwargs: dict | None = None,
+            workers: int | None = None, split: bool | None = None, factory: str = DEFAULT_FACTORY,
+            init_kwargs: dict | None = None,
             force: bool = False, resume: bool = False, resume_anyway: bool = False, parquet: bool = False,
             on_result: Callable | None = None, on_start: Callable | None = None,
             writer_class=None, strict: bool = False) -> dict:
     """Run the pipeline on Ray Data; the same record files and manifest as :func:`run_corpus`.
 
     ``workers`` spaCy actors (default ``config.workers``) and ``stance_actors`` stance actors, each
-    with ``num_gpus_per_actor`` GPUs. ``ray_address`` joins a running cluster (``auto``, or
+    with ``num_gpus_per_actor`` GPUs. ``split`` (default: only when GPUs are requested) chooses these
+    two pools; ``split=False`` runs ``workers`` actors that do both, on one CPU each (``stance_actors``
+    is then unused). ``ray_address`` joins a running cluster (``auto``, or
     ``ray://head:10001``); without it Ray starts on this machine (``init_kwargs`` go to ``ray.init``).
     ``factory`` (``module:function``) builds each actor's pipeline; tests pass small ones.
     """
@@ -174,6 +209,7 @@ def run_ray(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Config
         started_here = True
     try:
         n_actors = max(1, workers or config.workers)
+        split = bool(num_gpus_per_actor) if split is None else split
         describe = ray.remote(num_gpus=num_gpus_per_actor)(_describe) if num_gpus_per_actor else \
             ray.remote(_describe)
         described = ray.get(describe.remote(config, factory))
@@ -196,14 +232,20 @@ def run_ray(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Config
             ds = ray.data.from_items([{"doc": _doc_to_json(d)} for d in docs],
                                      override_num_blocks=max(1, min(len(docs) // max(1, config.batch_size),
                                                                     8 * n_actors)))
-            ds = ds.map_batches(AnalyseActor, batch_size=config.batch_size, batch_format="numpy",
-                                fn_constructor_kwargs={"config": config, "factory": factory},
-                                compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=1)
-            ds = ds.map_batches(StanceActor, batch_size=config.batch_size, batch_format="numpy",
-                                fn_constructor_kwargs={"config": config, "factory": factory},
-                                compute=ray.data.ActorPoolStrategy(size=stance_actors),
-                                num_gpus=num_gpus_per_actor or None,
-                                num_cpus=0 if num_gpus_per_actor else 1)
+            kwargs = {"config": config, "factory": factory}
+            if not split:
+                ds = ds.map_batches(RunActor, batch_size=config.batch_size, batch_format="numpy",
+                                    fn_constructor_kwargs=kwargs, num_gpus=num_gpus_per_actor or None,
+                                    compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=1)
+            else:
+                ds = ds.map_batches(AnalyseActor, batch_size=config.batch_size, batch_format="numpy",
+                                    fn_constructor_kwargs=kwargs,
+                                    compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=1)
+                ds = ds.map_batches(StanceActor, batch_size=config.batch_size, batch_format="numpy",
+                                    fn_constructor_kwargs=kwargs,
+                                    compute=ray.data.ActorPoolStrategy(size=stance_actors),
+                                    num_gpus=num_gpus_per_actor or None,
+                                    num_cpus=0 if num_gpus_per_actor else 1)
             from .pipeline import Result
 
             for row in ds.iter_rows():
