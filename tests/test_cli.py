@@ -179,12 +179,14 @@ def test_run_options_reach_the_config(captured, tmp_path):
     (tmp_path / "a.txt").write_text("Hello.", encoding="utf-8")
     res = invoke("run", tmp_path / "a.txt", "--out", tmp_path / "o", "--no-claims", "--batch-size", "3",
                  "--workers", "2", "--doc-timeout", "1.5", "--set", "pipeline.chunk_chars=5000",
-                 "--set", "stance.max_tokens=128", "--device", "cpu", "--parquet", "--strict", "--quiet")
+                 "--set", "stance.max_tokens=128", "--device", "cpu", "--parquet", "--strict", "--quiet",
+                 "--encoder", "all-mpnet-base-v2")
     assert res.exit_code == 0, res.stderr
     (call,) = captured
     cfg = call["config"]
     assert cfg.claims.enabled is False and cfg.batch_size == 3 and cfg.workers == 2 and cfg.doc_timeout == 1.5
     assert cfg.chunk_chars == 5000 and cfg.max_tokens == 128 and cfg.device == "cpu" and cfg.targets == []
+    assert cfg.stance_encoder == "all-mpnet-base-v2"
     assert call["parquet"] is True and call["strict"] is True and call["resume"] is False
     assert "No target given" in res.stderr and "0 documents" in res.stdout
 
@@ -237,6 +239,7 @@ ERRORS = [
     ("E001", ["eval", "stance", "--data", "{d}/nope.jsonl"]),
     ("E014", ["eval", "stance", "--data", "{d}/rows.jsonl", "--format", "weird"]),
     ("E006", ["eval", "stance", "--data", "{d}/rows.jsonl", "--backend", "magic"]),
+    ("E012", ["eval", "stance", "--data", "{d}/rows.jsonl", "--backend", "nli", "--encoder", "all-mpnet-base-v2"]),
     ("E014", ["eval", "claims", "{d}/rows.jsonl", "--format", "weird"]),
     # train
     ("E001", ["train", "stance", "--data", "{d}/nope.jsonl", "--base", "x", "--out", "{d}/m"]),

@@ -255,3 +255,17 @@ def test_bench_pipeline_on_the_fast_pipeline_reports_its_fields(tmp_path, monkey
     assert r["counts"]["documents"] == 12 and r["counts"]["quotes"] > 0
     assert r["engine"] == "local" and r["device"] == "cpu" and r["workers"] == 1
     assert r["ratio_vs_spacy_only"] == round(r["docs_per_s"] / 100.0, 3)
+
+
+def test_bench_pipeline_can_skip_spacy_alone(tmp_path, monkeypatch):
+    import stancekit.bench_pipeline as bp
+    import stancekit.pipeline as pl
+
+    def never(*a):
+        raise AssertionError("spaCy alone ran")
+
+    monkeypatch.setattr(pl, "Pipeline", lambda cfg: fast_pipeline(batch_size=cfg.batch_size, workers=cfg.workers))
+    monkeypatch.setattr(bp, "_in_fresh_process", never)
+    r = bp.bench_pipeline(6, workers=1, claims=False, batch_size=3, spacy_alone=False)
+    assert r["docs_per_s"] > 0 and r["counts"]["documents"] == 6
+    assert r["spacy_only_docs_per_s"] is None and r["ratio_vs_spacy_only"] is None

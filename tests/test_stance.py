@@ -187,6 +187,19 @@ def test_old_heads_without_temperature_still_load(tmp_path):
     assert p.shape == (1, 3) and int(np.argmax(p[0])) == LABELS.index("favor")
 
 
+def test_heads_are_saved_whole_under_their_name(tmp_path):
+    """The cache is shared by processes: a head is written under a temporary name, then renamed."""
+    from stancekit.stance import LinearHead
+
+    head = LinearHead(np.eye(3, 4), np.zeros(3), ["against", "favor", "neutral"], 2.0)
+    path = tmp_path / "head-x.npz"
+    head.save(path)
+    head.save(path)  # a second writer of the same head replaces it
+    assert [p.name for p in tmp_path.iterdir()] == ["head-x.npz"]
+    again = LinearHead.load(path)
+    assert again.temperature == 2.0 and np.array_equal(again.coef, head.coef)
+
+
 def test_short_span_is_read_in_its_sentence_with_the_cue():
     from stancekit.stance import StanceInput, stance_text
 

@@ -59,6 +59,8 @@ def run(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Documents per batch."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Stance backend: fewshot, nli or classifier."),
     model: Optional[str] = typer.Option(None, "--model", help="Model id or folder for the nli/classifier backend."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="fewshot: sentence encoder, e.g. all-mpnet-base-v2 "
+                                                                  "(the mpnet extra; more accurate, slower)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
                                           help="Processes for the spaCy stages (stance batches in the main "
                                                "process); with --engine ray, spaCy actors."),
@@ -110,6 +112,7 @@ def run(
         check_out_dir(out, force=force, resume=resume)
         cfg = load_config(config, settings=parse_set(settings), device=device, batch_size=batch_size,
                           targets=list(target) if target else None, stance_backend=backend, stance_model=model,
+                          stance_encoder=encoder,
                           claims=False if no_claims else None, workers=workers, doc_timeout=doc_timeout,
                           quotes_model=quotes_model, title_line=title_line)
         if not cfg.targets:
@@ -331,13 +334,16 @@ def eval_stance(
                                                     "for the rows whose target is its name, id, file stem or an "
                                                     "alias (aliases, keywords and examples count as in a run). "
                                                     "Other rows keep their target text as a free-text target."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="fewshot: sentence encoder (all-mpnet-base-v2, "
+                                                                  "a folder or hub id; default the bundled MiniLM)."),
 ):
     """Macro-F1, per-class and per-target F1, confusion matrix (SemEval F_avg, VAST splits)."""
     from .evaluate.stance import evaluate_stance
 
     _report(lambda: evaluate_stance(data, fmt=fmt, backend=backend, model=model, shots=shots, train=train,
                                     train_format=train_format, predictions=predictions, device=device,
-                                    limit=limit, target_files=list(target) if target else None), json_out)
+                                    limit=limit, target_files=list(target) if target else None,
+                                    encoder=encoder), json_out)
 
 
 @eval_app.command("claims")
@@ -488,12 +494,23 @@ def bench_stance_cmd(
     n: int = typer.Option(512, "--n", help="Number of (text, target) pairs."),
     model: Optional[str] = typer.Option(None, "--model", help="Model folder or id (default: a MiniLM cross-encoder with random head)."),
     device: str = typer.Option("auto", "--device"),
+    backend: Optional[str] = typer.Option(None, "--backend",
+                                          help="Time a whole stance backend's predict instead (fewshot: encoding, "
+                                               "head, relevance), e.g. the default."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="With --backend fewshot: its sentence encoder."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write results as JSON."),
 ):
-    """Pairs/s and peak memory: the engine vs a naive loop vs the transformers pipeline."""
-    from .bench import bench_stance
+    """Pairs/s and peak memory: the engine vs a naive loop vs the transformers pipeline; with --backend,
+    the pairs/s of that backend's whole predict."""
+    from .bench import bench_backend, bench_stance
 
-    _report(lambda: bench_stance(n=n, model=model, device=device), json_out)
+    if backend:
+        options = {"encoder": encoder} if encoder else {}
+        if model:
+            options["model"] = model
+        _report(lambda: bench_backend(n, backend=backend, device=device, **options), json_out)
+    else:
+        _report(lambda: bench_stance(n=n, model=model, device=device), json_out)
 
 
 @bench_app.command("pipeline")
@@ -507,6 +524,8 @@ def bench_pipeline_cmd(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Documents per batch."),
     no_claims: bool = typer.Option(False, "--no-claims", help="Skip claim extraction."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic corpus."),
+    no_spacy_alone: bool = typer.Option(False, "--no-spacy-alone",
+                                        help="Skip the spaCy-alone pass (no ratio), e.g. for a 10k-document run."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write results as JSON."),
 ):
     """Documents/s, words/s, stage seconds and peak RSS of a whole run vs spaCy alone (nlp.pipe)."""
@@ -516,7 +535,8 @@ def bench_pipeline_cmd(
         _fail(StancekitError(Errors.E012, name="--engine", detail=f"'{engine}' (use local or ray)"))
     _report(lambda: bench_pipeline(docs, workers=workers, engine=engine, device=device,
                                    targets=list(target) if target else None, config_path=str(config) if config else None,
-                                   batch_size=batch_size, seed=seed, claims=not no_claims), json_out)
+                                   batch_size=batch_size, seed=seed, claims=not no_claims,
+                                   spacy_alone=not no_spacy_alone), json_out)
 
 
 def _report(compute, json_out: Optional[Path] = None) -> None:

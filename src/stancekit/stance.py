@@ -243,6 +243,17 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+def save_npz(path: Path, **arrays) -> None:
+    """``np.savez`` to a temporary name, then renamed: processes that share the cache (workers, Ray
+    actors) never read a half-written file, and two that write the same head both leave a whole one."""
+    import os
+
+    path = Path(path)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
 class LinearHead:
     """A multinomial logistic-regression head with a softmax temperature, stored as plain arrays
     (``.npz``, no pickle). Heads saved before the temperature existed load with temperature 1."""
@@ -269,7 +280,7 @@ class LinearHead:
         return _softmax(self.logits(X) / self.temperature)
 
     def save(self, path: Path) -> None:
-        np.savez(path, coef=self.coef, intercept=self.intercept, classes=np.array(self.classes),
+        save_npz(path, coef=self.coef, intercept=self.intercept, classes=np.array(self.classes),
                  temperature=np.array(self.temperature))
 
     @classmethod
@@ -391,7 +402,7 @@ class FewShotBackend(StanceBackend):
                 missing = [s for s in strings if s not in self._vecs]
                 self.vectors(strings)
                 if self.use_cache and missing:
-                    np.savez(path, strings=np.array(strings), vectors=np.stack([self._vecs[s] for s in strings]))
+                    save_npz(path, strings=np.array(strings), vectors=np.stack([self._vecs[s] for s in strings]))
                 X = self.features(self.vectors([r["text"] for r in rows]), [targets[r["target"]] for r in rows])
             else:
                 X = None
