@@ -603,3 +603,30 @@ def test_score_floor_skips_only_sentences_that_cannot_reach_it():
     enc.normalized = False
     enc.seen.clear()
     assert det.score_sentences(texts, floor=0.5) == full and len(enc.seen) == len(texts)
+
+
+def test_claims_component_keeps_the_embeddings_the_stance_stage_can_reuse(nlp, tmp_path, tiny_encoder):  # noqa: F811
+    """Each claim whose text is the sentence unit that was encoded keeps that unit's embedding (and the
+    encoder's key) in ``doc.user_data``; a claim cut to a direct quote's words has none."""
+    import numpy as np
+
+    from stancekit.claims import read_training_sets, shared_encoder, train_head
+
+    data = tmp_path / "team.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in _team_rows()) + "\n", encoding="utf-8")
+    train_head(read_training_sets([data]), tmp_path / "h.json", encoder=str(tiny_encoder), folds=2)
+    nlp.add_pipe("stancekit_claims", config={"model": str(tmp_path / "h.json"), "min_score": 0.0})
+    try:
+        doc = nlp(ARTICLE)
+    finally:
+        nlp.remove_pipe("stancekit_claims")
+    claims, vectors = doc._.stancekit_claims, doc.user_data["stancekit_claim_vectors"]
+    encoder = shared_encoder(str(tiny_encoder))
+    assert len(claims) == len(vectors) >= 3 and doc.user_data["stancekit_claim_vectors_key"] == encoder.key
+    by_text = {c["text"]: v for c, v in zip(claims, vectors)}
+    quoted = "We seized 40 tonnes of cocaine in 2023"
+    assert by_text[quoted] is None  # the record's text is not what was encoded
+    kept = [(c["text"], v) for c, v in zip(claims, vectors) if v is not None]
+    assert len(kept) >= 2
+    for text, v in kept:
+        assert np.allclose(v, encoder.encode([text])[0], atol=1e-5)

@@ -269,3 +269,27 @@ def test_bench_pipeline_can_skip_spacy_alone(tmp_path, monkeypatch):
     r = bp.bench_pipeline(6, workers=1, claims=False, batch_size=3, spacy_alone=False)
     assert r["docs_per_s"] > 0 and r["counts"]["documents"] == 6
     assert r["spacy_only_docs_per_s"] is None and r["ratio_vs_spacy_only"] is None
+
+
+def test_finish_hands_the_claims_embeddings_to_the_stance_model():
+    import numpy as np
+
+    from stancekit.ingest import Document
+
+    class Recording(FakeBackend):
+        def predict(self, inputs):
+            self.inputs = list(inputs)
+            return super().predict(inputs)
+
+    backend = Recording()
+    pipe = fast_pipeline(backend=backend)
+    claim = {"doc_id": "d", "claim_id": "d#c0-10", "text": "Sales fell.", "start": 0, "end": 11, "stances": []}
+    other = dict(claim, claim_id="d#c12-20", text="Prices rose.", start=12, end=24, stances=[])
+    vec = np.ones(4, dtype=np.float32)
+    analysis = {"entities": [], "quotes": [], "warnings": [], "claims": [claim, other],
+                "claim_vectors": [("enc|fp32", vec), None]}
+    (result,) = pipe.finish([Document(doc_id="d", text="Sales fell. Prices rose.")], [analysis])
+    assert [x.vector is vec for x in backend.inputs] == [True, False]
+    assert backend.inputs[0].vector_key == "enc|fp32" and backend.inputs[1].vector_key is None
+    assert all(len(c["stances"]) == 1 for c in result.claims)
+    assert "claim_vectors" not in result.to_dict()["document"]

@@ -176,6 +176,32 @@ def test_stance_backend_and_claims_detector_share_one_loaded_encoder(general_fil
     assert np.array_equal(backend.encoder.encode(texts), alone.encode(texts))
 
 
+def test_fewshot_reuses_a_given_vector_of_the_same_encoder(tiny_encoder, general_file, tmp_path, monkeypatch):  # noqa: F811
+    """A claim's embedding from the claims stage stands in for encoding it again, and only where it is
+    the vector of the text as read, from the same encoder."""
+    from stancekit.stance import FewShotBackend, StanceInput
+
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    be = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
+    texts = ["Exports fell by 12 percent last year.", "we support certification"]
+    plain = [StanceInput(text=t, target=TARGET) for t in texts]
+    expected = be.predict(plain)
+    vecs = be.encoder.encode(texts)
+    counter = CountingEncoder(be.encoder.encode)
+    monkeypatch.setattr(be.encoder, "encode", counter)
+    given = [StanceInput(text=t, target=TARGET, vector=v, vector_key=be.encoder.key) for t, v in zip(texts, vecs)]
+    assert be.predict(given) == expected
+    assert counter.strings == 0  # nothing encoded: both vectors were used
+    other_key = [StanceInput(text=texts[0], target=TARGET, vector=vecs[1], vector_key="another|fp32"), given[1]]
+    assert be.predict(other_key)[0] == expected[0]  # a vector from another encoder is not used ...
+    assert counter.strings == 1  # ... its text is encoded
+    wrong_vector = np.zeros_like(vecs[0])
+    short = StanceInput(text="the plan had failed", target=TARGET, vector=wrong_vector, vector_key=be.encoder.key,
+                        context="Talks resumed. The minister denied that the plan had failed. Officials left.")
+    reread = StanceInput(text=short.text, target=TARGET, context=short.context)
+    assert be.predict([short]) == be.predict([reread])  # read in its sentence: the span's vector does not fit
+
+
 def test_old_heads_without_temperature_still_load(tmp_path):
     from stancekit.stance import LinearHead
 

@@ -105,10 +105,12 @@ class Analyser:
             if failed is not None:
                 out.append({"failed": failed})
                 continue
-            acc: dict = {"entities": [], "quotes": [], "warnings": [], "claims": [], "pre_warnings": pre[i]}
+            acc: dict = {"entities": [], "quotes": [], "warnings": [], "claims": [], "pre_warnings": pre[i],
+                         "claim_vectors": []}  # (encoder key, embedding) or None, one per claim
             for k in keys:
                 for key in ("entities", "quotes", "warnings", "claims"):
                     acc[key].extend(parts[k].get(key, []))
+                acc["claim_vectors"].extend(parts[k].get("claim_vectors") or [None] * len(parts[k].get("claims", [])))
             out.append(acc)
         # the spaCy stages (entities, quotes, speakers) alone: the claims component is timed apart
         claims_s = claims.seconds - claims_before if claims is not None else 0.0
@@ -175,6 +177,10 @@ class Analyser:
             raise _StageFailure("nlp", exc) from exc
         if self.claims is not None:
             part["claims"] = _shift_claims(doc._.stancekit_claims or [], item.doc_id, offset)
+            vectors = doc.user_data.get("stancekit_claim_vectors")
+            if vectors is not None and len(vectors) == len(part["claims"]):
+                key = doc.user_data.get("stancekit_claim_vectors_key")
+                part["claim_vectors"] = [(key, v) if v is not None else None for v in vectors]
         return part
 
     def _memory_zone(self):

@@ -283,8 +283,12 @@ class ClaimDetector:
         """Uncalibrated decision values (numpy array) of each sentence."""
         return head_logits(self.params, list(sentences), encoder=self.encoder)
 
-    def score_sentences(self, sentences: Sequence[str], *, floor: float | None = None) -> list[float]:
+    def score_sentences(self, sentences: Sequence[str], *, floor: float | None = None,
+                        vectors: dict[int, "np.ndarray"] | None = None) -> list[float]:
         """Calibrated check-worthiness in 0..1 of each sentence.
+
+        ``vectors``: a dict that receives the embedding of each sentence that was encoded, by its index
+        (the stance stage reuses them for claims; see :attr:`stancekit.stance.StanceInput.vector`).
 
         ``floor``: only scores at or above it matter to the caller (a claim threshold). A sentence whose
         highest possible score, with any unit-length embedding, is below ``floor`` is not encoded, and its
@@ -299,16 +303,23 @@ class ClaimDetector:
         texts = list(sentences)
         emb = self.params.get("embedding")
         cal = self.params.get("calibration") or {"a": 1.0}
-        if floor is None or floor <= 0.0 or not emb or cal["a"] <= 0 or not getattr(self.encoder, "normalized", False):
-            probs = calibrated(self.params, self.logits(texts))
-            return [round(float(v), 6) for v in probs]
         base = head_logits(dict(self.params, embedding=None), texts)
-        reach = float(np.linalg.norm(np.asarray(emb["coef"]))) * (1.0 + EMBEDDING_NORM_SLACK)
-        keep = np.flatnonzero(calibrated(self.params, base + reach) >= floor)
+        if not emb:
+            return [round(float(v), 6) for v in calibrated(self.params, base)]
+        if floor is None or floor <= 0.0 or cal["a"] <= 0 or not getattr(self.encoder, "normalized", False):
+            keep = np.arange(len(texts))
+        else:
+            reach = float(np.linalg.norm(np.asarray(emb["coef"]))) * (1.0 + EMBEDDING_NORM_SLACK)
+            keep = np.flatnonzero(calibrated(self.params, base + reach) >= floor)
         probs = np.zeros(len(texts))
         if len(keep):
-            e = _embed(self.encoder, [texts[i] for i in keep])
-            probs[keep] = calibrated(self.params, base[keep] + e @ np.asarray(emb["coef"]))
+            e = self.encoder.encode([texts[i] for i in keep])
+            if e.shape[1] != emb["dim"]:
+                raise StancekitError(Errors.E010, source=str(emb["encoder"]),
+                                     detail=f"encoder gives {e.shape[1]}-d vectors, the head expects {emb['dim']}")
+            probs[keep] = calibrated(self.params, base[keep] + np.asarray(e, dtype=np.float64) @ np.asarray(emb["coef"]))
+            if vectors is not None:
+                vectors.update(zip(keep.tolist(), e))
         return [round(float(v), 6) for v in probs]
 
     def predict(self, sentences: Sequence[str]) -> list[bool]:
@@ -840,20 +851,31 @@ class ClaimFinder:
         units = [claim_units(doc) for doc in docs]
         texts = [doc_text(doc)[a:b] for doc, us in zip(docs, units) for a, b, _ in us]
         floor = self.detector.threshold if self.min_score is None else self.min_score
-        scores = self.detector.score_sentences(texts, floor=floor)  # only what can reach the floor is encoded
+        vectors: dict = {}
+        # only what can reach the floor is encoded
+        scores = self.detector.score_sentences(texts, floor=floor, vectors=vectors)
         out, i = [], 0
         for us in units:
-            out.append((us, scores[i:i + len(us)]))
+            out.append((us, scores[i:i + len(us)], {j - i: vectors[j] for j in range(i, i + len(us)) if j in vectors}))
             i += len(us)
         self.seconds += time.perf_counter() - t0
         return out
 
     def set_annotations(self, docs: Sequence[Doc], preds) -> None:
+        """``doc._.stancekit_claims``, and in ``doc.user_data["stancekit_claim_vectors"]`` the embedding of
+        each claim whose text is the unit that was encoded (else None), with the encoder's key in
+        ``"stancekit_claim_vectors_key"``: the stance stage reads them instead of encoding the claims again."""
         t0 = time.perf_counter()
-        for doc, (units, scores) in zip(docs, preds):
-            doc._.stancekit_claims = find_claims(
+        encoder = self.detector.encoder
+        for doc, (units, scores, vectors) in zip(docs, preds):
+            claims = find_claims(
                 doc, doc_id=str(doc.user_data.get("doc_id", "doc")), ref_date=doc.user_data.get("date"),
                 detector=self.detector, min_score=self.min_score, scores=scores)
+            doc._.stancekit_claims = claims
+            if encoder is not None and hasattr(encoder, "key"):
+                by_span = {(a, b): vectors[j] for j, (a, b, _) in enumerate(units) if j in vectors}
+                doc.user_data["stancekit_claim_vectors"] = [by_span.get((c["start"], c["end"])) for c in claims]
+                doc.user_data["stancekit_claim_vectors_key"] = encoder.key
         self.seconds += time.perf_counter() - t0
 
 

@@ -121,6 +121,8 @@ class AnalyseActor:
     def __call__(self, batch: dict) -> dict:
         docs = [_doc_from_json(s) for s in batch["doc"]]
         analyses, spent = _analyse(self.pipe, docs)
+        for a in analyses:  # the claims' embeddings stay here: the stance actor encodes the claims itself
+            a.pop("claim_vectors", None)
         return {"doc": list(batch["doc"]),
                 "analysis": [json.dumps(a, ensure_ascii=False, default=str) for a in analyses],
                 "timings": [json.dumps(spent if i == 0 else {}) for i in range(len(docs))]}

@@ -128,9 +128,13 @@ class Pipeline:
                     stance_jobs.append((q, StanceInput(text=q["text"], target=t,
                                                        speaker=(q.get("speaker") or {}).get("name"),
                                                        context=_context(item.text, q))))
-            for c in acc["claims"]:
+            vectors = acc.get("claim_vectors") or []
+            if len(vectors) != len(acc["claims"]):
+                vectors = [None] * len(acc["claims"])
+            for c, kv in zip(acc["claims"], vectors):
+                key, vec = kv if kv is not None else (None, None)
                 for t in self.targets:
-                    stance_jobs.append((c, StanceInput(text=c["text"], target=t)))
+                    stance_jobs.append((c, StanceInput(text=c["text"], target=t, vector=vec, vector_key=key)))
         t0 = time.perf_counter()
         if stance_jobs and self.targets:
             preds = self.backend.predict([job for _, job in stance_jobs])

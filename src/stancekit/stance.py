@@ -71,6 +71,10 @@ class StanceInput:
     speaker: str | None = None
     context: str | None = None
     cue: str | None = None  # the reporting verb ("said", "denied"), when the quote stage found one
+    # the embedding of ``text`` when an earlier stage computed it (the claims stage), and the
+    # :attr:`Encoder.key` of the encoder that did: the fewshot backend then does not encode it again
+    vector: np.ndarray | None = None
+    vector_key: str | None = None
 
 
 def _result(probs: np.ndarray, relevance: float) -> dict:
@@ -134,6 +138,12 @@ class Encoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.engine.run(list(texts))
+
+    @property
+    def key(self) -> str:
+        """What a vector from this encoder is comparable with: the weights' identity and the precision
+        (a vector computed elsewhere with the same key can stand in for one computed here)."""
+        return f"{encoder_identity(self.source)}|{self.engine.compute_precision}"
 
 
 _ENCODERS: dict[tuple, Encoder] = {}
@@ -349,6 +359,25 @@ class FewShotBackend(StanceBackend):
                 self._vecs[t] = v
         return np.stack([self._vecs[t] for t in texts])
 
+    def _text_vectors(self, inputs: Sequence[StanceInput], texts: Sequence[str]) -> np.ndarray:
+        """The embeddings of ``texts``: an input's own ``vector`` where it is of ``text`` as read
+        (:func:`stance_text` left it alone) and from this encoder, else encoded now (in one call)."""
+        key = self.encoder.key
+        given = [x.vector if (isinstance(x.vector, np.ndarray) and x.vector_key == key and t == x.text) else None
+                 for x, t in zip(inputs, texts)]
+        todo = [i for i, v in enumerate(given) if v is None]
+        if len(todo) == len(texts):
+            return self.encoder.encode(texts)
+        encoded = self.encoder.encode([texts[i] for i in todo]) if todo else None
+        first = given[next(i for i, v in enumerate(given) if v is not None)]
+        vecs = np.empty((len(texts), first.shape[-1]), dtype=first.dtype)
+        for j, i in enumerate(todo):
+            vecs[i] = encoded[j]
+        for i, v in enumerate(given):
+            if v is not None:
+                vecs[i] = v
+        return vecs
+
     def target_strings(self, target: Target) -> list[str]:
         return [target.name] + [a for a in target.aliases if a.lower() != target.name.lower()][:8]
 
@@ -451,7 +480,7 @@ class FewShotBackend(StanceBackend):
         if not inputs:
             return []
         texts = [stance_text(x) for x in inputs]
-        vecs = self.encoder.encode(texts)
+        vecs = self._text_vectors(inputs, texts)
         out: list[dict | None] = [None] * len(inputs)
         by_target: dict[str, list[int]] = {}
         for i, x in enumerate(inputs):
