@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -73,7 +73,7 @@ class StanceInput:
     cue: str | None = None  # the reporting verb ("said", "denied"), when the quote stage found one
     # the embedding of ``text`` when an earlier stage computed it (the claims stage), and the
     # :attr:`Encoder.key` of the encoder that did: the fewshot backend then does not encode it again
-    vector: np.ndarray | None = None
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     vector_key: str | None = None
 
 
