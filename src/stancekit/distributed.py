@@ -112,11 +112,19 @@ def _finish(pipe, docs: list[Document], analyses: list[dict], spent: Sequence[di
     return {"record": out, "timings": timings}
 
 
-class AnalyseActor:
-    """The spaCy stages of a batch of documents (models loaded once, in ``__init__``)."""
+class _Actor:
+    """An actor of the Ray engine: the pipeline of its ``role`` (:func:`default_pipeline`), built once."""
+
+    role = ""
 
     def __init__(self, config: Config, factory: str = DEFAULT_FACTORY):
-        self.pipe = _factory(factory)(config, "analyse")
+        self.pipe = _factory(factory)(config, self.role)
+
+
+class AnalyseActor(_Actor):
+    """The spaCy stages of a batch of documents (models loaded once, in ``__init__``)."""
+
+    role = "analyse"
 
     def __call__(self, batch: dict) -> dict:
         docs = [_doc_from_json(s) for s in batch["doc"]]
@@ -128,11 +136,10 @@ class AnalyseActor:
                 "timings": [json.dumps(spent if i == 0 else {}) for i in range(len(docs))]}
 
 
-class StanceActor:
+class StanceActor(_Actor):
     """Stance for every quote and claim of a batch (one engine call), then its records."""
 
-    def __init__(self, config: Config, factory: str = DEFAULT_FACTORY):
-        self.pipe = _factory(factory)(config, "stance")
+    role = "stance"
 
     def __call__(self, batch: dict) -> dict:
         docs = [_doc_from_json(s) for s in batch["doc"]]
@@ -140,11 +147,10 @@ class StanceActor:
         return _finish(self.pipe, docs, analyses, [json.loads(s) for s in batch["timings"]])
 
 
-class RunActor:
+class RunActor(_Actor):
     """The spaCy stages, stance and records of a batch in one actor (CPU runs; see the module doc)."""
 
-    def __init__(self, config: Config, factory: str = DEFAULT_FACTORY):
-        self.pipe = _factory(factory)(config, "run")
+    role = "run"
 
     def __call__(self, batch: dict) -> dict:
         docs = [_doc_from_json(s) for s in batch["doc"]]
@@ -234,20 +240,17 @@ def run_ray(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Config
             ds = ray.data.from_items([{"doc": _doc_to_json(d)} for d in docs],
                                      override_num_blocks=max(1, min(len(docs) // max(1, config.batch_size),
                                                                     8 * n_actors)))
-            kwargs = {"config": config, "factory": factory}
+            def pool(ds, actor, size: int, **resources):
+                return ds.map_batches(actor, batch_size=config.batch_size, batch_format="numpy",
+                                      fn_constructor_kwargs={"config": config, "factory": factory},
+                                      compute=ray.data.ActorPoolStrategy(size=size), **resources)
+
             if not split:
-                ds = ds.map_batches(RunActor, batch_size=config.batch_size, batch_format="numpy",
-                                    fn_constructor_kwargs=kwargs, num_gpus=num_gpus_per_actor or None,
-                                    compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=1)
+                ds = pool(ds, RunActor, n_actors, num_gpus=num_gpus_per_actor or None, num_cpus=1)
             else:
-                ds = ds.map_batches(AnalyseActor, batch_size=config.batch_size, batch_format="numpy",
-                                    fn_constructor_kwargs=kwargs,
-                                    compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=1)
-                ds = ds.map_batches(StanceActor, batch_size=config.batch_size, batch_format="numpy",
-                                    fn_constructor_kwargs=kwargs,
-                                    compute=ray.data.ActorPoolStrategy(size=stance_actors),
-                                    num_gpus=num_gpus_per_actor or None,
-                                    num_cpus=0 if num_gpus_per_actor else 1)
+                ds = pool(ds, AnalyseActor, n_actors, num_cpus=1)
+                ds = pool(ds, StanceActor, stance_actors, num_gpus=num_gpus_per_actor or None,
+                          num_cpus=0 if num_gpus_per_actor else 1)
             from .pipeline import Result
 
             for row in ds.iter_rows():
