@@ -63,7 +63,8 @@ def run(
                                                                   "(the mpnet extra; more accurate, slower)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
                                           help="Processes for the spaCy stages (stance batches in the main "
-                                               "process); with --engine ray, spaCy actors."),
+                                               "process); with --engine ray, actors (each runs every stage "
+                                               "without GPUs)."),
     doc_timeout: Optional[float] = typer.Option(None, "--doc-timeout", min=0,
                                                 help="Seconds one document may spend in the spaCy stages (0 = no limit)."),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
@@ -516,7 +517,7 @@ def bench_stance_cmd(
 @bench_app.command("pipeline")
 def bench_pipeline_cmd(
     docs: int = typer.Option(1000, "--docs", min=1, help="Synthetic documents to generate and run."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="spaCy worker processes (Ray: spaCy actors)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="spaCy worker processes (Ray: actors)."),
     engine: str = typer.Option("local", "--engine", help="local or ray."),
     device: str = typer.Option("cpu", "--device", help="auto, cpu or cuda."),
     target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Targets (default: certification)."),

@@ -135,15 +135,12 @@ class Encoder:
         tokenizer, model = load_hf(self.source, task="feature-extraction")
         self.engine = InferenceEngine(model, tokenizer, device=device, max_tokens=max_tokens,
                                       max_length=256, head=mean_pool_head, threads=threads)
+        # what a vector from this encoder is comparable with: the identity of the weights it loaded and
+        # the precision (a vector computed elsewhere with the same key can stand in for one computed here)
+        self.key = f"{encoder_identity(self.source)}|{self.engine.compute_precision}"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.engine.run(list(texts))
-
-    @property
-    def key(self) -> str:
-        """What a vector from this encoder is comparable with: the weights' identity and the precision
-        (a vector computed elsewhere with the same key can stand in for one computed here)."""
-        return f"{encoder_identity(self.source)}|{self.engine.compute_precision}"
 
 
 _ENCODERS: dict[tuple, Encoder] = {}
