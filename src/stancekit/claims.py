@@ -314,9 +314,7 @@ class ClaimDetector:
         probs = np.zeros(len(texts))
         if len(keep):
             e = self.encoder.encode([texts[i] for i in keep])
-            if e.shape[1] != emb["dim"]:
-                raise StancekitError(Errors.E010, source=str(emb["encoder"]),
-                                     detail=f"encoder gives {e.shape[1]}-d vectors, the head expects {emb['dim']}")
+            _check_dim(e, emb)
             probs[keep] = calibrated(self.params, base[keep] + np.asarray(e, dtype=np.float64) @ np.asarray(emb["coef"]))
             if vectors is not None:
                 vectors.update(zip(keep.tolist(), e))
@@ -376,11 +374,16 @@ def head_logits(params: dict, texts: list[str], *, encoder=None, embeddings=None
                 raise StancekitError(Errors.E010, source="claims head",
                                      detail=f"the head needs the sentence encoder {emb['encoder']}")
             embeddings = _embed(encoder, texts)
-        if embeddings.shape[1] != emb["dim"]:
-            raise StancekitError(Errors.E010, source=str(emb["encoder"]),
-                                 detail=f"encoder gives {embeddings.shape[1]}-d vectors, the head expects {emb['dim']}")
+        _check_dim(embeddings, emb)
         z = z + embeddings @ np.array(emb["coef"])
     return z
+
+
+def _check_dim(embeddings, emb: dict) -> None:
+    """E010 when the encoder's vectors are not of the width the head was fitted on."""
+    if embeddings.shape[1] != emb["dim"]:
+        raise StancekitError(Errors.E010, source=str(emb["encoder"]),
+                             detail=f"encoder gives {embeddings.shape[1]}-d vectors, the head expects {emb['dim']}")
 
 
 def calibrated(params: dict, z):
