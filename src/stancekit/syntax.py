@@ -60,10 +60,28 @@ def subject(verb: Token, depth: int = 0) -> Token | None:
                 and c.i > verb.i:
             return c
     # "was quoted as saying", "warning that …" (a participle): the subject of the governing verb
-    # (one step up per call, at most as many steps as the sentence has tokens)
-    if verb.dep_ in ("advcl", "xcomp", "conj", "pcomp", "acl") and verb.head is not verb and depth < len(verb.sent):
-        return subject(verb.head, depth + 1)
+    # (one step up per call, at most as many steps as the sentence has tokens); "by saying …",
+    # "after saying …": the preposition's head is the governing verb
+    if depth < len(verb.sent) and verb.head.i != verb.i:
+        head = verb.head
+        if verb.dep_ == "pcomp" and head.dep_ == "prep" and head.head.i != head.i \
+                and head.head.pos_ in ("VERB", "AUX"):
+            return subject(head.head, depth + 1)
+        if finite_acl(verb):
+            return head
+        if verb.dep_ in ("advcl", "xcomp", "conj", "pcomp", "acl"):
+            return subject(head, depth + 1)
     return left_subject(verb)
+
+
+def finite_acl(verb: Token) -> bool:
+    """"A survey found last week that …" parsed as a noun modified by a clause: a verb hanging off the
+    noun right before it as ``acl`` that has a that-clause of its own is that noun's predicate."""
+    head = verb.head
+    return (verb.dep_ == "acl" and verb.tag_ in ("VBD", "VBN") and head.pos_ in ("NOUN", "PROPN")
+            and head.i < verb.i and not any(t.pos_ in ("VERB", "AUX") for t in verb.doc[head.i + 1:verb.i])
+            and any(c.dep_ == "ccomp" and any(g.dep_ == "mark" and g.lower_ == "that" for g in c.children)
+                    for c in verb.children))
 
 
 def left_subject(verb: Token) -> Token | None:
@@ -84,7 +102,7 @@ def left_subject(verb: Token) -> Token | None:
     # climb at most one step per token of the sentence, and never past a root (its head is itself)
     for _ in range(len(verb.sent)):
         head = tok.head
-        if head is tok or not (floor <= head.i < verb.i) or head.pos_ not in ("NOUN", "PROPN", "ADP"):
+        if head.i == tok.i or not (floor <= head.i < verb.i) or head.pos_ not in ("NOUN", "PROPN", "ADP"):
             break
         tok = head
         if tok.pos_ in ("NOUN", "PROPN"):

@@ -70,7 +70,7 @@ def cue_next_paragraph(ctx: Context, qs: QuoteSpan) -> Token | None:
     for tok in doc[first.i:min(first.sent.end, first.i + ctx.settings.max_cue_distance + 4)]:
         if tok.text in QUOTE_TOKENS or "\n" in tok.text:
             return None
-        if ctx.lexicon.is_cue(tok) and tok.lemma_.lower() in ctx.lexicon.speech and tok.i + 1 < len(doc) \
+        if ctx.lexicon.is_cue(tok) and ctx.lexicon.lemma(tok) in ctx.lexicon.speech and tok.i + 1 < len(doc) \
                 and doc[tok.i + 1].lower_ in BACK_REFERENCES and subject(tok) is not None \
                 and subject(tok).lower_ not in PRONOUN_SPEAKERS:
             nxt = doc[tok.i + 2] if tok.i + 2 < len(doc) else None
@@ -284,7 +284,7 @@ def inside_clause(ctx: Context, qs: QuoteSpan) -> bool:
         return False
     child, node = first, first.head
     steps = 0
-    while node is not child and steps < 12:
+    while node.i != child.i and steps < 12:
         if node.i < first.i and ctx.lexicon.is_cue(node) and child.i > node.i and node.sent == first.sent:
             if child.dep_ in ("ccomp", "xcomp", "dobj", "prep", "oprd") and \
                     child.left_edge.idx + len(child.left_edge) <= qs.open_at and child.left_edge.i > node.i:

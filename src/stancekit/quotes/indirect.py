@@ -12,7 +12,7 @@ from __future__ import annotations
 from spacy.tokens import Token
 
 from ..quotemarks import QuoteSpan, QUOTE_TOKENS
-from ..syntax import subject, trim_tokens
+from ..syntax import finite_acl, subject, trim_tokens
 from .model import Context, Quote, cue_dict
 
 
@@ -21,7 +21,11 @@ PREP_CUES = {"call": ("for", "on"), "push": ("for",), "point": ("to",), "argue":
              "complain": ("about", "of"), "warn": ("of", "about", "against"), "accuse": ("of",),
              "worry": ("about",), "boast": ("about", "of"), "ask": ("about", "for"),
              "testify": ("about",), "lobby": ("for", "against"), "campaign": ("for", "against"),
-             "rail": ("against",), "express": ("about",)}
+             "rail": ("against",), "express": ("about",), "refer": ("to",)}
+# prepositional cues whose object is content only with a secondary predicate ("referred to X as Y")
+PREDICATE_PREPS = frozenset({"refer"})
+# cues whose "if"/"whether" clause is the content ("asked the mayor whether …")
+QUESTION_CUES = frozenset({"ask", "wonder", "question", "doubt", "inquire", "enquire", "query"})
 
 
 def according_to(ctx: Context) -> list[Quote]:
@@ -81,10 +85,14 @@ def noun_cues(ctx: Context) -> list[Quote]:
 
 
 def reporting_verbs(ctx: Context) -> list[Quote]:
-    """A reporting verb and what it introduces (:func:`reported_clause`), its subject the speaker."""
-    out = []
+    """A reporting verb and what it introduces (:func:`reported_clause`), its subject the speaker.
+
+    Where two candidates overlap ("The council voted to close the library, the newspaper reported"),
+    the one with the longer content wins: the outer attribution, with the inner one inside its content.
+    """
+    found = []
     for tok in ctx.doc:
-        lemma = tok.lemma_.lower()
+        lemma = ctx.lexicon.lemma(tok)
         if tok.pos_ != "VERB" or not ctx.lexicon.is_cue_lemma(lemma):
             continue
         if not ctx.free(tok.idx, tok.idx + len(tok)) or tok.i in ctx.backrefs:
@@ -106,10 +114,15 @@ def reporting_verbs(ctx: Context) -> list[Quote]:
             continue
         if how != "clause" and speaker["resolution"] == "group" and speaker["confidence"] < 0.5:
             continue  # "those costs demand an answer": positions need a plausible holder
+        found.append((tok, a, b, speaker))
+    out = []
+    for tok, a, b, speaker in sorted(found, key=lambda f: (f[1] - f[2], f[0].i)):
+        if not (ctx.free(tok.idx, tok.idx + len(tok)) and ctx.free(a, b)):
+            continue  # inside the content of a longer one, or its content overlaps one
         ctx.taken.append((a, b))
         out.append(Quote(text=ctx.text[a:b], start=a, end=b, kind=ctx.mixed_or_indirect(a, b), cue=cue_dict(tok),
                          speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.85, 3)))
-    return out
+    return sorted(out, key=lambda q: q.start)
 
 
 def reported_clause(ctx: Context, verb: Token, lemma: str):
@@ -129,11 +142,24 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
     # "X, he said, Y": the verb hangs off the main clause as a parenthetical
     if verb.dep_ == "parataxis" and lemma in ctx.lexicon.speech and verb.head.pos_ in ("VERB", "AUX"):
         return trim_tokens(without_frame(verb.head.subtree, verb)), "clause"
+    preps = PREP_CUES.get(lemma, ("of", "about"))
     for c in kids:
-        if c.dep_ == "prep" and c.lower_ in PREP_CUES.get(lemma, ("of", "about")) and c.i > verb.i:
+        # "asked the mayor if …", "calls for the state to …" (the parser's adverbial clause)
+        if c.dep_ == "advcl" and c.i > verb.i and any(
+                g.dep_ == "mark" and (g.lower_ in ("if", "whether") and lemma in QUESTION_CUES
+                                      or g.lower_ == "for" and "for" in preps) for g in c.children):
+            return trim_tokens([t for t in c.subtree if not (t.dep_ == "mark" and t.head.i == c.i)]), "clause"
+    for c in kids:
+        if c.dep_ == "prep" and c.lower_ in preps and c.i > verb.i:
             obj = next((g for g in c.children if g.dep_ in ("pcomp", "pobj")), None)
-            if obj is not None and not (obj.pos_ == "PRON" and obj.n_lefts + obj.n_rights == 0):
-                return trim_tokens(list(obj.subtree)), "prep"
+            if obj is None or obj.pos_ == "PRON" and obj.n_lefts + obj.n_rights == 0:
+                continue
+            if lemma in PREDICATE_PREPS:  # "referred to the plan as a giveaway", not "referred to the plan"
+                pred = predicate_of(verb, obj)
+                if pred:
+                    return trim_tokens(list(obj.subtree) + pred), "prep"
+                continue
+            return trim_tokens(list(obj.subtree)), "prep"
     if lemma in ctx.lexicon.intent:
         x = next((c for c in kids if c.dep_ == "xcomp" and c.i > verb.i and c.pos_ in ("VERB", "AUX")), None)
         if x is not None:
@@ -187,7 +213,7 @@ def carries_proposition(obj: Token) -> bool:
 
 def is_modifier_participle(tok: Token) -> bool:
     """A participle that modifies a noun ("the man accused of …") or a passive without an agent."""
-    if tok.tag_ != "VBN":
+    if tok.tag_ != "VBN" or finite_acl(tok):
         return False
     kids = {c.dep_ for c in tok.children}
     if "agent" in kids:

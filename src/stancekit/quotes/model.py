@@ -54,15 +54,26 @@ class CueLexicon:
         return CueLexicon(self.speech - {lemma}, self.belief - {lemma}, self.according, self.intent - {lemma},
                           self.object - {lemma}, self.nouns, self.position)
 
+    def lemma(self, tok: Token) -> str:
+        """The verb's lemma, repaired where the rule lemmatizer drops a final "e" that a cue has
+        ("hoped", "hoping" → "hop": the cue is "hope")."""
+        lemma = tok.lemma_.lower()
+        if tok.tag_ in ("VBD", "VBG", "VBN") and not self.is_cue_lemma(lemma) and \
+                self.is_cue_lemma(lemma + "e") and tok.lower_.startswith(lemma) and tok.lower_[len(lemma):] in ("ed", "ing"):
+            return lemma + "e"
+        return lemma
+
     def is_cue(self, tok: Token) -> bool:
         """A verb (or auxiliary) whose lemma reports speech or belief."""
         if tok.pos_ not in ("VERB", "AUX") and tok.tag_ not in ("VBD", "VBZ", "VBP", "VBG", "VBN", "VB"):
             return False
-        return tok.lemma_.lower() in self.speech or tok.lemma_.lower() in self.belief
+        lemma = self.lemma(tok)
+        return lemma in self.speech or lemma in self.belief
 
     def is_cue_lemma(self, lemma: str) -> bool:
-        """A lemma that can introduce an indirect quote (speech, belief, intent or object verbs)."""
-        return lemma in self.speech or lemma in self.belief or lemma in self.intent or lemma in self.object
+        """A lemma that can introduce an indirect quote (speech, belief, intent, object or position verbs)."""
+        return (lemma in self.speech or lemma in self.belief or lemma in self.intent or lemma in self.object
+                or lemma in self.position)
 
 
 @dataclass
