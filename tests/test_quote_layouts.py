@@ -340,3 +340,11 @@ def test_outer_attribution_wins_over_the_one_inside_it(nlp):
     [q] = quotes
     assert q["cue"]["text"] == "reported"
     assert q["text"].startswith("The council voted to close the library")
+
+
+def test_the_reason_after_the_object_is_part_of_the_position(nlp):
+    _, quotes = run(nlp, "The union criticized the mayor for raising the fares twice in one year.")
+    [q] = quotes
+    assert q["text"] == "the mayor for raising the fares twice in one year"
+    _, quotes = run(nlp, "The union criticized the mayor.")
+    assert quotes == []  # a bare object, no proposition

@@ -186,12 +186,26 @@ def bare_noun_phrase(obj: Token) -> bool:
     return obj.pos_ == "NOUN" and not any(t.pos_ == "PROPN" for t in obj.subtree)
 
 
+# verbs whose "for"/"of" phrase after the object says why ("criticized the mayor for raising fares")
+REASON_PREPS = {"criticize": "for", "criticise": "for", "blame": "for", "praise": "for", "fault": "for",
+                "attack": "for", "blast": "for", "slam": "for", "thank": "for", "applaud": "for",
+                "credit": "for", "commend": "for", "condemn": "for", "rebuke": "for", "mock": "for",
+                "ridicule": "for", "knock": "for", "hail": "for", "accuse": "of"}
+
+
 def predicate_of(verb: Token, obj: Token) -> list[Token]:
-    """A secondary predicate of the object: "called the plan a giveaway", "described him as tired"."""
+    """A secondary predicate of the object: "called the plan a giveaway", "described him as tired",
+    "criticized the mayor for raising fares"."""
     out: list[Token] = []
+    reason = REASON_PREPS.get(verb.lemma_.lower())
     for c in verb.children:
-        if c.i > obj.i and (c.dep_ == "oprd" or c.dep_ == "prep" and c.lower_ == "as"):
+        if c.i > obj.i and (c.dep_ == "oprd" or c.dep_ == "prep" and (c.lower_ == "as" or c.lower_ == reason)):
             out.extend(c.subtree)
+    if reason:
+        for c in obj.children:  # the parser may hang the phrase on the object
+            if c.dep_ == "prep" and c.lower_ == reason and any(g.dep_ in ("pcomp", "pobj") and g.tag_ == "VBG"
+                                                              for g in c.children):
+                out.extend(c.subtree)
     return out
 
 
