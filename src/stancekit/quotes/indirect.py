@@ -164,7 +164,7 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
         x = next((c for c in kids if c.dep_ == "xcomp" and c.i > verb.i and c.pos_ in ("VERB", "AUX")), None)
         if x is not None:
             return trim_tokens(list(x.subtree)), "xcomp"
-    if lemma in ctx.lexicon.object:
+    if lemma in ctx.lexicon.object or lemma in ctx.lexicon.position:
         obj = next((c for c in kids if c.dep_ == "dobj" and c.i > verb.i), None)
         if obj is not None and not (obj.pos_ == "PRON" and obj.n_lefts + obj.n_rights == 0) and \
                 (lemma in ctx.lexicon.position or not ctx.settings.object_needs_proposition
