@@ -348,3 +348,18 @@ def test_the_reason_after_the_object_is_part_of_the_position(nlp):
     assert q["text"] == "the mayor for raising the fares twice in one year"
     _, quotes = run(nlp, "The union criticized the mayor.")
     assert quotes == []  # a bare object, no proposition
+
+
+def test_inverted_frame_with_a_misparsed_name(nlp):
+    _, quotes = run(nlp, "''I'm better with my hands than with spreadsheets,'' said Rosa Lind, half joking.")
+    [q] = quotes
+    assert q["speaker"]["name"] == "Rosa Lind"
+
+
+def test_short_frame_after_a_question_mark(nlp):
+    _, quotes = run(nlp, "“It looks like we will not get along, who knows?” Jones told a radio station.")
+    [q] = quotes
+    assert q["cue"]["text"] == "told" and q["speaker"]["name"] == "Jones"
+    _, quotes = run(nlp, "“We will appeal by Friday.” Ortega, for her part, argued that the ruling would not stand.")
+    direct = next(q for q in quotes if q["kind"] == "direct")
+    assert direct["speaker"] is None  # the next sentence has a content of its own

@@ -172,18 +172,24 @@ def cue_after(ctx: Context, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
             return None, name
     sent_end = first.sent.end
     limit = min(sent_end, first.i + ctx.settings.max_cue_distance)
+    own_content = False
     if doc_text(doc)[qs.start:qs.end].rstrip()[-1:] in ".!?…" and first.text[:1].isupper() \
             and first.lower_ not in PRONOUN_SPEAKERS:
         # "…by Friday.” Ortega, for her part, argued …": a new sentence starts after the quote;
-        # only a short "Name said." frame still belongs to it
+        # only a short frame ("Name said.", "Name told a radio station.") still belongs to it, not a
+        # cue with a clause of its own
         limit = min(sent_end, first.i + 4)
-        if sent_end - first.i > 5:
-            return None, None
+        own_content = sent_end - first.i > 5
     for tok in doc[first.i:limit]:
         if tok.text in QUOTE_TOKENS:
             break
         if ctx.lexicon.is_cue(tok):
-            return tok, subject(tok)
+            if own_content and any(c.dep_ in ("ccomp", "xcomp", "parataxis") and c.i > tok.i for c in tok.children):
+                return None, None
+            subj = subject(tok)
+            if subj is None and tok.i == first.i:  # "…,” said Rosa Lind, half joking (a misparsed name)
+                subj = next_name(doc, tok.i + 1)
+            return tok, subj
     return None, None
 
 
