@@ -363,3 +363,13 @@ def test_short_frame_after_a_question_mark(nlp):
     _, quotes = run(nlp, "“We will appeal by Friday.” Ortega, for her part, argued that the ruling would not stand.")
     direct = next(q for q in quotes if q["kind"] == "direct")
     assert direct["speaker"] is None  # the next sentence has a content of its own
+
+
+def test_cue_after_a_long_subject(nlp):
+    _, quotes = run(nlp, "“Every hour in that cell felt like a day,” Mr. Harlan, now 79 and living in Portland, "
+                         "Maine, said by telephone this week.")
+    [q] = quotes
+    assert q["cue"]["text"] == "said" and q["speaker"]["name"].endswith("Harlan")
+    _, quotes = run(nlp, "“We have to finish the school first,” the crowd chanted as the mayor, who had arrived "
+                         "late from the airport with two aides, said nothing.")
+    assert quotes[0]["speaker"] is None  # the distant cue's subject is not what follows the quote

@@ -180,10 +180,14 @@ def cue_after(ctx: Context, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
         # cue with a clause of its own
         limit = min(sent_end, first.i + 4)
         own_content = sent_end - first.i > 5
+    if not own_content and limit < sent_end:
+        limit = min(sent_end, first.i + LONG_FRAME)  # the cue may follow a long subject; checked below
     for tok in doc[first.i:limit]:
         if tok.text in QUOTE_TOKENS:
             break
         if ctx.lexicon.is_cue(tok):
+            if tok.i - first.i > ctx.settings.max_cue_distance and not subject_fills_gap(tok, first):
+                return None, None
             if own_content and any(c.dep_ in ("ccomp", "xcomp", "parataxis") and c.i > tok.i for c in tok.children):
                 return None, None
             subj = subject(tok)
@@ -191,6 +195,20 @@ def cue_after(ctx: Context, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
                 subj = next_name(doc, tok.i + 1)
             return tok, subj
     return None, None
+
+
+LONG_FRAME = 40
+
+
+def subject_fills_gap(cue: Token, first: Token) -> bool:
+    """Is everything between the quote and a distant cue its subject ("…,” Mr. Harlan, now 79 and
+    living in Portland, said …")?"""
+    subj = subject(cue)
+    if subj is None or subj.i >= cue.i:
+        return False
+    inside = {t.i for t in subj.subtree}
+    return all(t.i in inside or t.is_punct or t.is_space or t.head.i == cue.i and t.dep_ in ("aux", "advmod", "neg")
+               for t in cue.doc[first.i:cue.i])
 
 
 def cue_before(ctx: Context, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
