@@ -373,3 +373,12 @@ def test_cue_after_a_long_subject(nlp):
     _, quotes = run(nlp, "“We have to finish the school first,” the crowd chanted as the mayor, who had arrived "
                          "late from the airport with two aides, said nothing.")
     assert quotes[0]["speaker"] is None  # the distant cue's subject is not what follows the quote
+
+
+def test_as_she_put_it(nlp):
+    _, quotes = run(nlp, 'As Tom Reyes, a professor of law at the state university, put it, '
+                         '"the court will decide this in a week."')
+    [q] = quotes
+    assert q["cue"]["text"] == "put" and q["speaker"]["name"] == "Tom Reyes"
+    _, quotes = run(nlp, 'He put it on the table and walked out.')
+    assert quotes == []

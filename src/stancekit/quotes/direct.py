@@ -240,6 +240,10 @@ def cue_before(ctx: Context, qs: QuoteSpan) -> tuple[Token | None, Token | None]
     for tok in reversed(list(frame)[-ctx.settings.max_cue_distance - 6:]):
         if tok.text in QUOTE_TOKENS:
             break
+        if tok.lemma_ == "put" and ctx.lexicon.is_cue(tok):  # "As Reyes put it, “…”"
+            holder = next((g for c in tok.children if c.lower_ == "as" for g in c.children if g.dep_ == "pobj"),
+                          None)  # the parser's reading of "As Reyes put it"
+            return tok, holder or next((c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass")), None)
         if ctx.lexicon.is_cue(tok) and not any(c.dep_ in ("ccomp", "dobj") and c.idx < qs.open_at and
                                           c.i > tok.i for c in tok.children if not c.is_punct):
             return tok, subject(tok)

@@ -68,6 +68,9 @@ class CueLexicon:
         if tok.pos_ not in ("VERB", "AUX") and tok.tag_ not in ("VBD", "VBZ", "VBP", "VBG", "VBN", "VB"):
             return False
         lemma = self.lemma(tok)
+        if lemma == "put":  # "as she put it"
+            return any(c.dep_ == "dobj" and c.lower_ == "it" for c in tok.children) and \
+                any(c.dep_ in ("mark", "advmod", "prep") and c.lower_ == "as" for c in tok.children)
         return lemma in self.speech or lemma in self.belief
 
     def is_cue_lemma(self, lemma: str) -> bool:
