@@ -92,6 +92,8 @@ def is_direct(ctx: Context, qs: QuoteSpan, content: Span) -> bool:
         return True
     if inner[-1:] in ",?!" and len(words) >= 2 and cue_after(ctx, qs)[0] is not None:
         return True  # "“We will,” she said, …"
+    if inner[-1:] in ".?!" and len(words) >= 2 and cue_right_before(ctx, qs):
+        return True  # "a man yelled, “Stay there!”"
     before = doc_text(doc)[max(0, qs.open_at - 3):qs.open_at]
     after = doc_text(doc)[qs.close_at + 1:qs.close_at + 4]
     if before.rstrip().endswith(":") and len(words) >= 3:
@@ -101,6 +103,14 @@ def is_direct(ctx: Context, qs: QuoteSpan, content: Span) -> bool:
     if starts_sentence and len(words) >= 4 and after.lstrip()[:1] in ("", ",", ".", "\n", "-", "–", "—"):
         return True
     return len(words) >= 8 and any(t.dep_ in SUBJECT_DEPS for t in content)
+
+
+def cue_right_before(ctx: Context, qs: QuoteSpan) -> bool:
+    """Does a cue verb end the text right before the opening mark ("yelled, “…”", "said: “…”")?"""
+    last = last_token_before(ctx.doc, qs.open_at)
+    if last is not None and last.is_punct and last.text in ",:":
+        last = last_token_before(ctx.doc, last.idx)
+    return last is not None and "\n" not in ctx.text[last.idx:qs.open_at] and ctx.lexicon.is_cue(last)
 
 
 def direct(ctx: Context, qs: QuoteSpan, content: Span, prev: Quote | None) -> Quote:
