@@ -382,3 +382,14 @@ def test_as_she_put_it(nlp):
     assert q["cue"]["text"] == "put" and q["speaker"]["name"] == "Tom Reyes"
     _, quotes = run(nlp, 'He put it on the table and walked out.')
     assert quotes == []
+
+
+def test_frame_first_and_split_clauses(nlp):
+    _, quotes = run(nlp, "Instead, the governor told reporters, the plan would be to widen the road next summer.")
+    [q] = quotes
+    assert q["text"] == "the plan would be to widen the road next summer" and q["cue"]["text"] == "told"
+    _, quotes = run(nlp, "But 22 percent of likely voters still say they don’t yet know enough about the mayor.")
+    [q] = quotes
+    assert q["text"] == "they don’t yet know enough about the mayor"
+    _, quotes = run(nlp, "What he said was true.")
+    assert quotes == []

@@ -133,15 +133,20 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
     ``object``: "criticized the plan".
     """
     kids = list(verb.children)
-    for c in kids:  # the clause after the verb first, then one before it
-        if c.dep_ == "ccomp" and c.i > verb.i:
-            return trim_tokens(list(c.subtree)), "clause"
+    after = [c for c in kids if c.dep_ == "ccomp" and c.i > verb.i]
+    if after:  # the clause after the verb first (all of it: "they do n’t know" may come as two), then one before
+        return trim_tokens([t for c in after for t in c.subtree]), "clause"
     for c in kids:
         if c.dep_ == "ccomp" and c.i < verb.i:
             return trim_tokens(list(c.subtree)), "clause"
-    # "X, he said, Y": the verb hangs off the main clause as a parenthetical
-    if verb.dep_ == "parataxis" and lemma in ctx.lexicon.speech and verb.head.pos_ in ("VERB", "AUX"):
-        return trim_tokens(without_frame(verb.head.subtree, verb)), "clause"
+    # "X, he said, Y": the verb hangs off the main clause as a parenthetical; "He told CNN, Y": the
+    # frame first, set off by a comma, parsed as a clause of Y
+    head = verb.head
+    if lemma in ctx.lexicon.speech and head.i != verb.i and (
+            verb.dep_ == "parataxis" and (head.pos_ in ("VERB", "AUX") or head.dep_ == "ROOT")
+            or verb.dep_ == "ccomp" and head.i > verb.i and head.pos_ in ("VERB", "AUX")
+            and verb.right_edge.i + 1 < len(verb.doc) and verb.doc[verb.right_edge.i + 1].text == ","):
+        return trim_tokens(without_frame(head.subtree, verb)), "clause"
     preps = PREP_CUES.get(lemma, ("of", "about"))
     for c in kids:
         # "asked the mayor if …", "calls for the state to …" (the parser's adverbial clause)
