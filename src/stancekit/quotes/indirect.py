@@ -21,9 +21,10 @@ PREP_CUES = {"call": ("for", "on"), "push": ("for",), "point": ("to",), "argue":
              "complain": ("about", "of"), "warn": ("of", "about", "against"), "accuse": ("of",),
              "worry": ("about",), "boast": ("about", "of"), "ask": ("about", "for"),
              "testify": ("about",), "lobby": ("for", "against"), "campaign": ("for", "against"),
-             "rail": ("against",), "express": ("about",), "refer": ("to",)}
-# prepositional cues whose object is content only with a secondary predicate ("referred to X as Y")
-PREDICATE_PREPS = frozenset({"refer"})
+             "rail": ("against",), "express": ("about",), "refer": ("to",), "allude": ("to",)}
+# prepositional cues whose object is content only with a secondary predicate ("referred to X as Y") or
+# when it carries a proposition ("alluding to reports that …")
+PREDICATE_PREPS = frozenset({"refer", "allude"})
 # cues whose "if"/"whether" clause is the content ("asked the mayor whether …")
 QUESTION_CUES = frozenset({"ask", "wonder", "question", "doubt", "inquire", "enquire", "query"})
 
@@ -161,7 +162,7 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
                 continue
             if lemma in PREDICATE_PREPS:  # "referred to the plan as a giveaway", not "referred to the plan"
                 pred = predicate_of(verb, obj)
-                if pred:
+                if pred or carries_proposition(obj):
                     return trim_tokens(list(obj.subtree) + pred), "prep"
                 continue
             return trim_tokens(list(obj.subtree)), "prep"
@@ -192,23 +193,23 @@ def bare_noun_phrase(obj: Token) -> bool:
 
 
 # verbs whose "for"/"of" phrase after the object says why ("criticized the mayor for raising fares")
-REASON_PREPS = {"criticize": "for", "criticise": "for", "blame": "for", "praise": "for", "fault": "for",
-                "attack": "for", "blast": "for", "slam": "for", "thank": "for", "applaud": "for",
-                "credit": "for", "commend": "for", "condemn": "for", "rebuke": "for", "mock": "for",
-                "ridicule": "for", "knock": "for", "hail": "for", "accuse": "of"}
+REASON_PREPS = {"criticize": ("for",), "criticise": ("for",), "blame": ("for", "on"), "praise": ("for",), "fault": ("for",),
+                "attack": ("for",), "blast": ("for",), "slam": ("for",), "thank": ("for",), "applaud": ("for",),
+                "credit": ("for",), "commend": ("for",), "condemn": ("for",), "rebuke": ("for",), "mock": ("for",),
+                "ridicule": ("for",), "knock": ("for",), "hail": ("for",), "accuse": ("of",)}
 
 
 def predicate_of(verb: Token, obj: Token) -> list[Token]:
     """A secondary predicate of the object: "called the plan a giveaway", "described him as tired",
     "criticized the mayor for raising fares"."""
     out: list[Token] = []
-    reason = REASON_PREPS.get(verb.lemma_.lower())
+    reason = REASON_PREPS.get(verb.lemma_.lower(), ())
     for c in verb.children:
-        if c.i > obj.i and (c.dep_ == "oprd" or c.dep_ == "prep" and (c.lower_ == "as" or c.lower_ == reason)):
+        if c.i > obj.i and (c.dep_ == "oprd" or c.dep_ == "prep" and (c.lower_ == "as" or c.lower_ in reason)):
             out.extend(c.subtree)
     if reason:
         for c in obj.children:  # the parser may hang the phrase on the object
-            if c.dep_ == "prep" and c.lower_ == reason and any(g.dep_ in ("pcomp", "pobj") and g.tag_ == "VBG"
+            if c.dep_ == "prep" and c.lower_ in reason and any(g.dep_ in ("pcomp", "pobj") and g.tag_ == "VBG"
                                                               for g in c.children):
                 out.extend(c.subtree)
     return out
