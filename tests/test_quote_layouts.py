@@ -393,3 +393,13 @@ def test_frame_first_and_split_clauses(nlp):
     assert q["text"] == "they don’t yet know enough about the mayor"
     _, quotes = run(nlp, "What he said was true.")
     assert quotes == []
+
+
+def test_a_quoted_phrase_inside_a_sentence_is_no_direct_quote(nlp):
+    _, quotes = run(nlp, "The senator saved her praise for the cause of “cheaper insulin for everyone.”")
+    assert all(q["kind"] != "direct" for q in quotes)
+    _, quotes = run(nlp, "Clinton slammed the proposal as “reprehensible, prejudiced and divisive.”")
+    [q] = quotes
+    assert q["kind"] == "mixed" and q["cue"]["text"] == "slammed"
+    _, quotes = run(nlp, "He said “we will win this race, and we will win it soon.”")
+    assert quotes[0]["kind"] == "direct"

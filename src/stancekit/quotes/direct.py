@@ -88,6 +88,8 @@ def is_direct(ctx: Context, qs: QuoteSpan, content: Span) -> bool:
     if len(words) == 0:
         return False
     inner = doc_text(doc)[qs.start:qs.end].rstrip()
+    if embedded_phrase(ctx, qs, content) and not (len(words) >= 8 and any(t.dep_ in SUBJECT_DEPS for t in content)):
+        return False  # "the cause of “comprehensive immigration reform.”", "slammed it as “divisive.”"
     if inner[-1:] in ",.?!…:;" and len(words) >= 3:
         return True
     if inner[-1:] in ",?!" and len(words) >= 2 and cue_after(ctx, qs)[0] is not None:
@@ -103,6 +105,15 @@ def is_direct(ctx: Context, qs: QuoteSpan, content: Span) -> bool:
     if starts_sentence and len(words) >= 4 and after.lstrip()[:1] in ("", ",", ".", "\n", "-", "–", "—"):
         return True
     return len(words) >= 8 and any(t.dep_ in SUBJECT_DEPS for t in content)
+
+
+def embedded_phrase(ctx: Context, qs: QuoteSpan, content: Span) -> bool:
+    """Does the quote open inside a sentence, right after a word that is no cue ("the movie “…”",
+    "as “…”", "to “…”")? Then it is a phrase of that sentence, not a quote of its own."""
+    prev = last_token_before(ctx.doc, qs.open_at)
+    if prev is None or prev.is_punct or prev.is_space or "\n" in ctx.text[prev.idx:qs.open_at]:
+        return False
+    return prev.sent.start == content[0].sent.start and not ctx.lexicon.is_cue(prev)
 
 
 def cue_right_before(ctx: Context, qs: QuoteSpan) -> bool:
