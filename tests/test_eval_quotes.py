@@ -69,6 +69,16 @@ def test_continuation_joins_previous_attribution():
     assert len(heads) == 1 and spans[0].frags == ((1, 6), (20, 26))
 
 
+def test_halves_of_a_quote_split_by_its_cue_are_one_attribution():
+    text = "“A b c,” she said, “d e f.”\n“G h,” she said."
+    cue = {"start": 13, "end": 17}
+    quotes = [{"start": 1, "end": 6, "cue": cue, "speaker": {"name": "X"}},
+              {"start": 20, "end": 26, "cue": cue, "speaker": {"name": "X"}},
+              {"start": 30, "end": 34, "cue": {"start": 40, "end": 44}, "speaker": {"name": "X"}}]
+    heads, spans = attributions(text, quotes)
+    assert [s.frags for s in spans] == [((1, 6), (20, 26)), ((30, 34),)]
+
+
 def test_polnear_protocol_on_synthetic_folder(tmp_path, nlp):
     (tmp_path / "text").mkdir()
     (tmp_path / "attributions").mkdir()

@@ -186,21 +186,28 @@ class Scorer:
 
 
 def attributions(text: str, quotes: list[dict]) -> tuple[list[dict], list[Span]]:
-    """Group predicted quotes into attributions, PolNeAR's unit (one cue each): a continuation quote
-    ("“A,” she said. “B.”") in the same paragraph as the quote it continues joins it as a second
-    fragment. Returns the heads of the groups and their (possibly discontinuous) content spans."""
+    """Group predicted quotes into attributions, PolNeAR's unit (one cue each): in the same paragraph,
+    a continuation quote ("“A,” she said. “B.”") joins the quote it continues, and the two halves of a
+    quote split around its cue ("“A,” she said, “B.”": one cue for both) are one attribution. Returns
+    the heads of the groups and their (possibly discontinuous) content spans."""
     heads: list[dict] = []
     frags: list[list[tuple[int, int]]] = []
     for q in sorted(quotes, key=lambda q: (q["start"], q["end"])):
         sp = q.get("speaker") or {}
-        if heads and q.get("cue") is None and sp.get("resolution") == "continuation" \
-                and "\n" not in text[frags[-1][-1][1]:q["start"]] \
-                and (heads[-1].get("speaker") or {}).get("name") == sp.get("name"):
+        if heads and "\n" not in text[frags[-1][-1][1]:q["start"]] and (
+                (q.get("cue") is None and sp.get("resolution") == "continuation"
+                 and (heads[-1].get("speaker") or {}).get("name") == sp.get("name"))
+                or _cue_range(q) is not None and _cue_range(q) == _cue_range(heads[-1])):
             frags[-1].append((q["start"], q["end"]))
             continue
         heads.append(q)
         frags.append([(q["start"], q["end"])])
     return heads, [Span(tuple(f)) for f in frags]
+
+
+def _cue_range(q: dict) -> tuple[int, int] | None:
+    cue = q.get("cue")
+    return (cue["start"], cue["end"]) if cue else None
 
 
 def _unique(spans: Iterable[Span]) -> list[Span]:
