@@ -10,13 +10,14 @@ from hypothesis import strategies as st
 from spacy.tokens import Doc
 
 from timeouts import deadline
-from stancekit.headlines import title_span
+from stancekit.headlines import mark_paragraphs, paragraph_starts, title_span
 from stancekit.quotes import QuoteFinder, apply_title_span, pair_quote_marks, transcript_turns
-from stancekit.syntax import left_subject, subject
+from stancekit.syntax import finite_acl, left_subject, subject
 
 WORDS = ["said", "told", "Calling", "criticised", "backs", "that", "so", "the", "plan", "Ruiz", "Ana",
          "she", "I", "you", "according", "to", "of", "as", "a", "“", "”", '"', ",", ".", ":", "Q", "A",
-         "SMITH", "MR.", "\n", "\n\n", "on", "Monday", "was", "reckless", "after", "claim"]
+         "SMITH", "MR.", "\n", "\n\n", "on", "Monday", "was", "reckless", "after", "claim", "put", "it",
+         "hoped", "asked", "if", "for", "found", "referred", "blamed", "by", "saying"]
 POS = ["NOUN", "PROPN", "ADP", "VERB", "ADV", "AUX", "PART", "PRON", "DET", "PUNCT", "SCONJ", "ADJ", "SPACE"]
 TAGS = ["NN", "NNP", "IN", "VBD", "VBG", "VBN", "VBZ", "RB", "DT", "PRP", ",", "''", "JJ", "_SP"]
 DEPS = ["ROOT", "nsubj", "nsubjpass", "dobj", "prep", "pobj", "compound", "ccomp", "xcomp", "advcl", "acl",
@@ -74,6 +75,7 @@ def test_quote_finder_ends_on_random_parses(blank, data):
         for tok in doc:
             left_subject(tok)
             subject(tok)
+            finite_acl(tok)
     text = doc.text
     for q in quotes:
         assert 0 <= q.start <= q.end <= len(text) and q.text == text[q.start:q.end]
@@ -86,10 +88,24 @@ def test_text_functions_end(text):
         spans, _ = pair_quote_marks(text)
         span = title_span(text)
         turns = transcript_turns(text, span)
+        starts = paragraph_starts(text)
+    for i in starts:  # the first character after a run of white space that holds a line break
+        assert 0 < i < len(text) and not text[i].isspace() and "\n" in text[len(text[:i].rstrip()):i]
     for s in spans:
         assert 0 <= s.open_at < s.start <= s.end <= s.close_at < len(text)
     for t in turns:
         assert t.start <= t.end and "\n" not in text[t.start:t.end]
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_paragraph_marks_start_sentences_at_paragraphs_only(text):
+    doc = spacy.blank("en")(text)
+    mark_paragraphs(doc)
+    starts = set(paragraph_starts(text))
+    for tok in doc:
+        if tok.is_sent_start and tok.i > 0:
+            assert tok.idx in starts
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
