@@ -34,6 +34,8 @@ _TITLE_END_PUNCT = tuple(".,;:\"”’'")
 MAX_TITLE_CHARS = 300
 _TITLE_LINE = re.compile(r"\s*([^\n]*\S)[ \t\u00a0]*\n[ \t\u00a0]*\n\s*\S")
 
+_BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n\s*")
+_LINE_BREAK = re.compile(r"\n\s*")
 
 
 def paragraph_starts(text: str) -> list[int]:
@@ -54,10 +56,6 @@ def paragraph_starts(text: str) -> list[int]:
     return [m.end() for m in pattern.finditer(text) if m.end() < len(text)]
 
 
-_BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n\s*")
-_LINE_BREAK = re.compile(r"\n\s*")
-
-
 def mark_paragraphs(doc: Doc) -> Doc:
     """On a Doc not parsed yet, make the first token of every paragraph start a sentence."""
     if len(doc) < 2 or doc.has_annotation("DEP"):
@@ -68,18 +66,6 @@ def mark_paragraphs(doc: Doc) -> Doc:
         if tok.i > 0 and tok.idx == offset and not tok.is_space:
             tok.is_sent_start = True
     return doc
-
-
-def paragraphs_component(doc: Doc) -> Doc:
-    return mark_paragraphs(doc)
-
-
-def register_component() -> None:
-    """Register the ``stancekit_paragraphs`` spaCy component (idempotent)."""
-    from spacy.language import Language
-
-    if "stancekit_paragraphs" not in Language.factories:
-        Language.component("stancekit_paragraphs", assigns=["token.is_sent_start"])(paragraphs_component)
 
 
 def register_extension() -> None:

