@@ -112,12 +112,19 @@ def test_decode_bio_to_character_spans():
     pieces = [(0, 3), (4, 9), (10, 14), (15, 18), (19, 22), (22, 23), (24, 27), (28, 31)]
     ids = [LABELS.index(t) for t in
            ["B-source", "I-source", "B-cue", "B-content", "I-content", "O", "I-content", "I-cue"]]
-    spans = decode(pieces, ids, probs=[0.9, 0.7, 1.0, 0.5, 0.5, 1.0, 0.8, 0.6])
+    probs = [0.9, 0.7, 1.0, 0.5, 0.5, 1.0, 0.8, 0.6]
+    spans = decode(pieces, ids, probs=probs, bridge=0)
     assert [(s.role, s.start, s.end) for s in spans] == [
         ("source", 0, 9), ("cue", 10, 14), ("content", 15, 22),
-        ("content", 24, 27),  # an I- after O starts a new span
+        ("content", 24, 27),  # without a bridge an I- after O starts a new span
         ("cue", 28, 31)]      # an I- of another role starts one too
     assert spans[0].score == pytest.approx(0.8)
+    spans = decode(pieces, ids, probs=probs)  # the default bridges a short run of O pieces
+    assert [(s.role, s.start, s.end) for s in spans] == [
+        ("source", 0, 9), ("cue", 10, 14), ("content", 15, 27), ("cue", 28, 31)]
+    many_o = ids[:5] + [LABELS.index("O")] * 5 + [LABELS.index("I-content")]
+    far = decode(pieces[:5] + [(23 + k, 24 + k) for k in range(5)] + [(30, 33)], many_o)
+    assert [(s.role, s.start, s.end) for s in far][-2:] == [("content", 15, 22), ("content", 30, 33)]
 
 
 def test_decode_continues_content_across_a_paragraph_break():

@@ -7,7 +7,8 @@
    farthest from an edge (most context on both sides); pieces are keyed by document character
    offsets, so the result is one label sequence over the whole document.
 3. Decoding: BIO to character spans; an ``I-`` piece continues a span of the same role across
-   whitespace and line breaks (content runs over paragraphs), an ``I-`` after another role starts one.
+   whitespace and line breaks (content runs over paragraphs) and across up to :data:`BRIDGE` ``O``
+   pieces (the tagger breaks long contents into pieces); an ``I-`` after another role starts one.
 4. Linking (cue-centred, :func:`link`): every content goes to the nearest cue; a cue keeps the
    nearest source in reach. A cue with several contents ("“A,” she said. “B.”") has one head
    content, the others are its continuations. Cues without content are dropped.
@@ -52,28 +53,35 @@ class Attribution:
     extra: dict = field(default_factory=dict)
 
 
+#: an ``I-`` piece continues the span before it across at most this many ``O`` pieces (a content
+#: the tagger breaks into pieces; chosen on PolNeAR dev, see benchmarks/RESULTS.md)
+BRIDGE = 4
+
+
 def decode(pieces: Sequence[tuple[int, int]], label_ids: Sequence[int], probs: Sequence[float] | None = None,
-           labels: Sequence[str] = LABELS) -> list[TaggedSpan]:
+           labels: Sequence[str] = LABELS, bridge: int = BRIDGE) -> list[TaggedSpan]:
     """Character spans from per-piece BIO labels (see the module doc, step 3)."""
     spans: list[TaggedSpan] = []
     scores: list[list[float]] = []
     prev_role = None
+    outside = 0  # O pieces since the last span piece
     for k, ((a, b), lab) in enumerate(zip(pieces, label_ids)):
         if a == b:
             continue
         tag = labels[int(lab)]
         if tag == "O":
-            prev_role = None
+            outside += 1
             continue
         prefix, _, role = tag.partition("-")
         p = float(probs[k]) if probs is not None else 1.0
-        if prefix == "I" and prev_role == role and spans:
+        if prefix == "I" and prev_role == role and spans and outside <= bridge:
             spans[-1].end = b
             scores[-1].append(p)
         else:
             spans.append(TaggedSpan(a, b, role))
             scores.append([p])
         prev_role = role
+        outside = 0
     for s, sc in zip(spans, scores):
         s.score = round(float(np.mean(sc)), 4)
     return spans
