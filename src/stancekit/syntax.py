@@ -80,8 +80,12 @@ def finite_acl(verb: Token) -> bool:
     head = verb.head
     return (verb.dep_ == "acl" and verb.tag_ in ("VBD", "VBN") and head.pos_ in ("NOUN", "PROPN")
             and head.i < verb.i and not any(t.pos_ in ("VERB", "AUX") for t in verb.doc[head.i + 1:verb.i])
-            and any(c.dep_ == "ccomp" and any(g.dep_ == "mark" and g.lower_ == "that" for g in c.children)
-                    for c in verb.children))
+            and any(c.dep_ == "ccomp" and has_mark(c, ("that",)) for c in verb.children))
+
+
+def has_mark(clause: Token, words: tuple[str, ...]) -> bool:
+    """Does the clause open with one of these subordinators ("that", "whether", …) as its mark?"""
+    return any(g.dep_ == "mark" and g.lower_ in words for g in clause.children)
 
 
 def left_subject(verb: Token) -> Token | None:

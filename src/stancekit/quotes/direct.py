@@ -207,11 +207,11 @@ def cue_after(ctx: Context, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
         if tok.text in QUOTE_TOKENS:
             break
         if ctx.lexicon.is_cue(tok):
-            if tok.i - first.i > ctx.settings.max_cue_distance and not subject_fills_gap(tok, first):
+            subj = subject(tok)
+            if tok.i - first.i > ctx.settings.max_cue_distance and not subject_fills_gap(subj, tok, first):
                 return None, None
             if own_content and any(c.dep_ in ("ccomp", "xcomp", "parataxis") and c.i > tok.i for c in tok.children):
                 return None, None
-            subj = subject(tok)
             if subj is None and tok.i == first.i:  # "…,” said Rosa Lind, half joking (a misparsed name)
                 subj = next_name(doc, tok.i + 1)
             return tok, subj
@@ -221,10 +221,9 @@ def cue_after(ctx: Context, qs: QuoteSpan) -> tuple[Token | None, Token | None]:
 LONG_FRAME = 40
 
 
-def subject_fills_gap(cue: Token, first: Token) -> bool:
-    """Is everything between the quote and a distant cue its subject ("…,” Mr. Harlan, now 79 and
-    living in Portland, said …")?"""
-    subj = subject(cue)
+def subject_fills_gap(subj: Token | None, cue: Token, first: Token) -> bool:
+    """Is everything between the quote (from ``first``) and a distant cue that cue's subject ``subj``
+    ("…,” Mr. Harlan, now 79 and living in Portland, said …")?"""
     if subj is None or subj.i >= cue.i:
         return False
     inside = {t.i for t in subj.subtree}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from spacy.tokens import Token
 
 from ..quotemarks import QuoteSpan, QUOTE_TOKENS
-from ..syntax import finite_acl, subject, trim_tokens
+from ..syntax import finite_acl, has_mark, subject, trim_tokens
 from .model import Context, Quote, cue_dict
 
 
@@ -64,7 +64,7 @@ def noun_cues(ctx: Context) -> list[Quote]:
         if tok.pos_ != "NOUN" or tok.lemma_.lower() not in ctx.lexicon.nouns or not ctx.free(tok.idx, tok.idx + len(tok)):
             continue
         clause = next((c for c in tok.children if c.dep_ in ("acl", "ccomp", "relcl") and c.i > tok.i
-                       and any(g.dep_ == "mark" and g.lower_ == "that" for g in c.children)), None)
+                       and has_mark(c, ("that",))), None)
         if clause is None:
             continue
         holder = next((c for c in tok.children if c.dep_ == "poss"), None)
@@ -151,9 +151,8 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
     preps = PREP_CUES.get(lemma, ("of", "about"))
     for c in kids:
         # "asked the mayor if …", "calls for the state to …" (the parser's adverbial clause)
-        if c.dep_ == "advcl" and c.i > verb.i and any(
-                g.dep_ == "mark" and (g.lower_ in ("if", "whether") and lemma in QUESTION_CUES
-                                      or g.lower_ == "for" and "for" in preps) for g in c.children):
+        if c.dep_ == "advcl" and c.i > verb.i and (lemma in QUESTION_CUES and has_mark(c, ("if", "whether"))
+                                                   or "for" in preps and has_mark(c, ("for",))):
             return trim_tokens([t for t in c.subtree if not (t.dep_ == "mark" and t.head.i == c.i)]), "clause"
     for c in kids:
         if c.dep_ == "prep" and c.lower_ in preps and c.i > verb.i:
@@ -224,7 +223,7 @@ def carries_proposition(obj: Token) -> bool:
         if t.text in QUOTE_TOKENS:
             return True
         if t is not obj and t.dep_ in ("ccomp", "csubj", "acl", "relcl") and t.pos_ in ("VERB", "AUX") and \
-                any(g.dep_ == "mark" and g.lower_ in ("that", "whether", "if") for g in t.children):
+                has_mark(t, ("that", "whether", "if")):
             return True
         if t is not obj and t.dep_ in ("ccomp", "csubj"):
             return True
