@@ -176,3 +176,24 @@ def test_inflect_is_imported_without_typeguard_instrumentation():
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_text_without_any_number_is_not_parsed_by_quantulum(monkeypatch):
+    """quantulum3 reads "a"/"an" as one and glues the next word's letters into unit symbols ("a racist" as
+    1 roentgen year curie stere): text with no digit, number word or "a" + counting unit is not given to it."""
+    from quantulum3 import parser
+
+    from stancekit.quantities import parse_quantities
+
+    calls = []
+    real = parser.parse
+    monkeypatch.setattr(parser, "parse", lambda text, *a, **k: calls.append(text) or real(text, *a, **k))
+    for text in ("The senator called his rival a racist and a fascist.", "It was a sham, a halt & a mess.",
+                 "She took a bit of time to answer."):
+        assert parse_quantities(text) == []
+    assert calls == []
+    # a number, a number word, or "a" before a counting unit still reach it
+    assert [q["value"] for q in parse_quantities("Exports rose 12 percent.")] == [12]
+    assert [q["value"] for q in parse_quantities("Seven ministers resigned.")] == [7]
+    assert parse_quantities("The dam will be finished within a decade.", ref_date="2024-01-01")
+    assert len(calls) == 3

@@ -285,7 +285,7 @@ def _cue_verbs() -> frozenset[str]:
 
 
 def _title_cased_line(span: Span) -> bool:
-    text = span.doc.text
+    text = doc_text(span.doc)
     a = text.rfind("\n", 0, span.start_char) + 1
     b = text.find("\n", span.end_char)
     words = [w for w in text[a:b if b >= 0 else len(text)].split() if w[:1].isalpha() and len(w) > 3]

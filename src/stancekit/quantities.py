@@ -321,7 +321,24 @@ def _rule_based_units() -> Iterator[None]:
             classifier.USE_CLF = old
 
 
+@lru_cache(maxsize=1)
+def _number_pattern() -> re.Pattern:
+    """A digit, a vulgar fraction or one of quantulum3's own number words: text without any of them holds
+    no quantity for quantulum3, whose parse is the costliest step of a claim record."""
+    from quantulum3._lang.en_US import regex as words
+
+    vocab = [w for w in (*words.UNITS, *words.TENS, *words.SCALES, *words.DECIMALS) if w]
+    vocab += ["once", "twice", "thrice", "dozen"]
+    # quantulum3 reads "a"/"an" as one: kept before a unit a news claim counts in ("within a decade", "a dime")
+    units = [*TIME_UNITS, "hour", "minute", "second", "night", "dime", "penny", "cent", "dollar", "pound", "euro",
+             "mile", "kilomet", "metre", "meter", "ton", "barrel", "acre", "gallon", "litre", "liter"]
+    return re.compile(r"\d|[\u00bc-\u00be\u2150-\u215e]|\b(?:%s)|\ban?\s+(?:%s)" % (
+        "|".join(sorted(vocab, key=len, reverse=True)), "|".join(units)), re.IGNORECASE)
+
+
 def _quantulum(text: str, ref: date | None) -> Iterator[dict]:
+    if _number_pattern().search(text) is None:
+        return
     with _rule_based_units():
         from quantulum3 import parser
 
