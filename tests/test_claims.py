@@ -630,3 +630,76 @@ def test_claims_component_keeps_the_embeddings_the_stance_stage_can_reuse(nlp, t
     assert len(kept) >= 2
     for text, v in kept:
         assert np.allclose(v, encoder.encode([text])[0], atol=1e-5)
+
+
+# -- deferred scoring: the spaCy side leaves the encoder to the process that runs the transformers ------
+
+class _KeyedEncoder(_UnitEncoder):
+    key = "unit-encoder|fp32"  # what the stance stage compares a claim's embedding by
+
+def test_deferred_claims_settle_to_the_plain_records_and_vectors(nlp):
+    """Deferred, the component encodes nothing and emits candidates; settling them in one encoder call
+    gives exactly the plain component's records and the embeddings the stance stage reuses, at every floor."""
+    import numpy as np
+
+    from stancekit.claims import PENDING, ClaimFinder, settle_claims
+
+    encoder = _KeyedEncoder()
+    rows = _team_rows()
+    # a heavy embedding term: a wide bound, so that some candidates do not reach the floor
+    det = ClaimDetector.train([r["text"] for r in rows], [r["label"] for r in rows], encoder=encoder,
+                              emb_weight=8.0)
+    texts = [ARTICLE, "Exports rose 5 percent in May.\nThe mood in the hall was tense.\n",
+             "“Prices will fall 10 percent by June,” the minister said. Nobody knows why.\n",
+             "The council met on Tuesday. It was the third meeting this year, officials said.\n"]
+    dropped = 0
+    for floor in (0.2, 0.5, 0.7, 0.9):
+        finder = ClaimFinder(nlp, detector=det, min_score=floor)
+        plain = [finder(nlp(t)) for t in texts]
+        finder.defer = True
+        seen = len(encoder.seen)
+        candidates = [finder(nlp(t))._.stancekit_claims for t in texts]
+        assert len(encoder.seen) == seen  # the deferred run encoded nothing
+        assert all(PENDING in c for cs in candidates for c in cs)
+        analyses = [{"claims": cs, "claim_vectors": [None] * len(cs)} for cs in candidates]
+        settle_claims(det, analyses)
+        assert len(encoder.seen) == seen + sum(map(len, candidates))  # one call for every candidate
+        dropped += sum(map(len, candidates)) - sum(len(acc["claims"]) for acc in analyses)
+        for d, acc in zip(plain, analyses):
+            assert acc["claims"] == d._.stancekit_claims
+            want = d.user_data["stancekit_claim_vectors"]
+            assert len(acc["claim_vectors"]) == len(want)
+            for got, v in zip(acc["claim_vectors"], want):
+                assert (got is None) == (v is None)
+                if v is not None:
+                    assert got[0] == encoder.key and np.array_equal(got[1], v)
+    assert dropped > 0  # candidates that could reach a floor and did not
+
+
+def test_settle_keeps_settled_claims_and_drops_those_below_their_floor():
+    """A claim without a pending part passes untouched; a candidate's floor decides; a candidate whose
+    record span is not the encoded unit gets no embedding."""
+    from stancekit.claims import PENDING, settle_claims
+
+    encoder = _KeyedEncoder()
+    rows = _team_rows()
+    det = ClaimDetector.train([r["text"] for r in rows], [r["label"] for r in rows], encoder=encoder)
+    unit = "Unemployment fell to 3.9% in March."
+    base, keep = det.bounds([unit], floor=0.0)
+    score = float(det.complete(base, encoder.encode([unit]))[0])
+    settled = {"text": "already", "checkworthiness": 0.9}
+
+    def candidate(floor, same):
+        return {"text": unit, "checkworthiness": 0.0,
+                PENDING: {"base": float(base[0]), "unit": unit, "floor": floor, "same_span": same}}
+
+    acc = {"claims": [settled, candidate(score - 0.01, True), candidate(score + 0.01, True),
+                      candidate(score - 0.01, False)],
+           "claim_vectors": [("k", None), None, None, None]}
+    settle_claims(det, [acc])
+    assert [c["text"] for c in acc["claims"]] == ["already", unit, unit]
+    assert acc["claims"][1]["checkworthiness"] == round(round(score, 6), 4)
+    assert all(PENDING not in c for c in acc["claims"])
+    assert acc["claim_vectors"][0] == ("k", None)
+    assert acc["claim_vectors"][1][0] == encoder.key and acc["claim_vectors"][1][1].shape == (encoder.dim,)
+    assert acc["claim_vectors"][2] is None  # cut span: no embedding

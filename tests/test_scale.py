@@ -293,3 +293,110 @@ def test_finish_hands_the_claims_embeddings_to_the_stance_model():
     assert backend.inputs[0].vector_key == "enc|fp32" and backend.inputs[1].vector_key is None
     assert all(len(c["stances"]) == 1 for c in result.claims)
     assert "claim_vectors" not in result.to_dict()["document"]
+
+
+class _ThreadRecording(FakeBackend):
+    """Records the thread each stance call runs on; can fail on a given call."""
+
+    def __init__(self, fail_on: int | None = None):
+        super().__init__()
+        self.threads: list[str] = []
+        self.fail_on = fail_on
+
+    def predict(self, inputs):
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+        if self.calls + 1 == self.fail_on:
+            self.calls += 1
+            raise RuntimeError("stance model failed")
+        return super().predict(inputs)
+
+
+def _docs(n: int):
+    from scale_fakes import ARTICLES
+    from stancekit.ingest import Document
+
+    return [Document(doc_id=f"{name}{i}", text=text) for i in range(n) for name, text in ARTICLES][:n]
+
+
+def test_one_worker_overlaps_the_transformer_stages_with_the_next_batch_and_keeps_order():
+    """With one worker, every batch but the last has its stance on the helper thread (while spaCy parses
+    the next batch); the results are those of batch-by-batch processing, in input order."""
+    from stancekit.pipeline import batched
+
+    backend = _ThreadRecording()
+    pipe = fast_pipeline(backend=backend, batch_size=2)
+    docs = _docs(7)
+    results = list(pipe.process(docs))
+    assert [r.document["doc_id"] for r in results] == [d.doc_id for d in docs]
+    assert backend.threads[:-1] and all(t.startswith("stancekit-finish") for t in backend.threads[:-1])
+    assert not backend.threads[-1].startswith("stancekit-finish")  # the last batch: nothing to overlap
+    serial = [r for b in batched(docs, 2) for r in pipe.finish(b, pipe.analyse(b))]
+    assert [r.to_dict() for r in results] == [r.to_dict() for r in serial]
+    assert set(pipe.timings) >= {"spacy", "stance"} and pipe.timings["stance"] > 0
+
+
+def test_one_article_needs_no_helper_thread():
+    backend = _ThreadRecording()
+    pipe = fast_pipeline(backend=backend, batch_size=2)
+    assert pipe(_docs(1)[0].text, doc_id="one").quotes
+    assert backend.threads and not any(t.startswith("stancekit-finish") for t in backend.threads)
+
+
+def test_a_failure_on_the_helper_thread_reaches_the_caller():
+    backend = _ThreadRecording(fail_on=2)
+    pipe = fast_pipeline(backend=backend, batch_size=2)
+    with pytest.raises(RuntimeError, match="stance model failed"):
+        list(pipe.process(_docs(7)))
+    assert backend.threads[1].startswith("stancekit-finish")
+
+
+def test_cpu_threads_sets_and_restores_torch_threads():
+    import torch
+
+    from stancekit.device import cpu_threads, spare_cores
+
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with cpu_threads(None):
+        assert torch.get_num_threads() == before
+    assert spare_cores(10 ** 6) == 1
+
+
+def test_the_spacy_side_loads_no_transformer_and_finish_settles_the_claims():
+    """The Analyser leaves the claims' encoder to finish (the process or thread of the transformer stages):
+    its claims are candidates, the detector's encoder is never loaded there, and finish scores them."""
+    import numpy as np
+
+    from stancekit.claims import PENDING, ClaimDetector
+    from stancekit.ingest import Document
+
+    class Encoder:
+        normalized, key, seen = True, "stand-in|fp32", []
+
+        def encode(self, texts):
+            self.seen.extend(texts)
+            rng = np.random.default_rng(len(self.seen))
+            v = rng.normal(size=(len(texts), 384))
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    pipe = fast_pipeline(claims=True, batch_size=4)
+    component = pipe.nlp.get_pipe("stancekit_claims")
+    component.detector = ClaimDetector()  # the bundled head (MiniLM embedding term), not loaded yet
+    docs = [Document(doc_id=f"d{i}", text=t) for i, t in enumerate([
+        "Exports rose 12 percent in 2023 to $4 billion, the highest since 2008.",
+        "Unemployment fell to 3.9% in March, the ministry said. The hall was quiet.",
+        "Prices will rise by 7 percent next year, the bank forecast."])]
+    analyses = pipe.analyse(docs)
+    assert component.detector._encoder is None and not component.defer
+    candidates = [c for a in analyses for c in a["claims"]]
+    assert candidates and all(PENDING in c for c in candidates)
+    component.detector._encoder = enc = Encoder()
+    results = pipe.finish(docs, analyses)
+    assert len(enc.seen) == len(candidates)  # one call, every candidate
+    for r in results:
+        for c in r.claims:
+            assert PENDING not in c and c["checkworthiness"] >= component.floor and len(c["stances"]) == 1

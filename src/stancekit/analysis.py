@@ -55,9 +55,13 @@ class Analyser:
     time, so one bad document costs one error record and no other document is lost.
     """
 
-    def __init__(self, nlp, config: Config):
+    def __init__(self, nlp, config: Config, *, defer_claims: bool = True):
         self.nlp = nlp
         self.config = config
+        # the claims component leaves its sentence encoder to the process that runs the transformers:
+        # ``claims`` are then candidates that :func:`stancekit.claims.settle_claims` scores
+        # (Pipeline.finish does), so that no spaCy process or worker loads a transformer
+        self.defer_claims = defer_claims
         self.timings: dict[str, float] = {"spacy": 0.0, "claims": 0.0}
 
     @property
@@ -133,6 +137,9 @@ class Analyser:
             raise _StageFailure(name, exc)
 
         previous = getattr(nlp, "default_error_handler", None)
+        claims = self.claims
+        if claims is not None:
+            claims.defer = self.defer_claims
         try:
             _set_error_handler(nlp, batch_handler)
             # nlp.pipe runs each minibatch of ``batch_size`` chunks through every component before it
@@ -166,6 +173,8 @@ class Analyser:
         finally:
             if previous is not None:
                 _set_error_handler(nlp, previous)
+            if claims is not None:
+                claims.defer = False
         return parts, failures
 
     def _part(self, doc, item: Document, offset: int) -> dict:

@@ -292,33 +292,63 @@ class ClaimDetector:
 
         ``floor``: only scores at or above it matter to the caller (a claim threshold). A sentence whose
         highest possible score, with any unit-length embedding, is below ``floor`` is not encoded, and its
-        score is given as 0.0; every other score is exact. (The embedding term of the decision value is
-        ``e · w`` with ``|e| = 1``, so it lies within ``±|w|``; an encoder that does not declare
-        ``normalized = True`` is always asked for every sentence.)
+        score is given as 0.0; every other score is exact (:meth:`bounds`).
         """
         import numpy as np
 
         if len(sentences) == 0:
             return []
         texts = list(sentences)
-        emb = self.params.get("embedding")
-        cal = self.params.get("calibration") or {"a": 1.0}
-        base = head_logits(dict(self.params, embedding=None), texts)
-        if not emb:
+        base, keep = self.bounds(texts, floor=floor)
+        if not self.params.get("embedding"):
             return [round(float(v), 6) for v in calibrated(self.params, base)]
-        if floor is None or floor <= 0.0 or cal["a"] <= 0 or not getattr(self.encoder, "normalized", False):
-            keep = np.arange(len(texts))
-        else:
-            reach = float(np.linalg.norm(np.asarray(emb["coef"]))) * (1.0 + EMBEDDING_NORM_SLACK)
-            keep = np.flatnonzero(calibrated(self.params, base + reach) >= floor)
         probs = np.zeros(len(texts))
         if len(keep):
             e = self.encoder.encode([texts[i] for i in keep])
-            _check_dim(e, emb)
-            probs[keep] = calibrated(self.params, base[keep] + np.asarray(e, dtype=np.float64) @ np.asarray(emb["coef"]))
+            probs[keep] = self.complete(base[keep], e)
             if vectors is not None:
                 vectors.update(zip(keep.tolist(), e))
         return [round(float(v), 6) for v in probs]
+
+    def bounds(self, sentences: Sequence[str], *, floor: float | None = None):
+        """What scoring can know without the encoder: the decision values of ``sentences`` without the
+        embedding term (``base``), and the indices of the sentences whose score could reach ``floor``.
+
+        The embedding term is ``e · w`` with ``|e| = 1``, so it lies within ``±|w|``: a sentence whose
+        score with ``base + |w|`` is below ``floor`` cannot reach it with any unit-length embedding. All
+        sentences are kept without a floor, for a head without embeddings, or for an encoder that does not
+        declare ``normalized = True``. Nothing is encoded (the encoder is not even loaded):
+        :meth:`complete` finishes the kept scores where the encoder runs."""
+        import numpy as np
+
+        texts = list(sentences)
+        emb = self.params.get("embedding")
+        cal = self.params.get("calibration") or {"a": 1.0}
+        base = np.asarray(head_logits(dict(self.params, embedding=None), texts), dtype=np.float64)
+        if not emb or floor is None or floor <= 0.0 or cal["a"] <= 0 or not self._normalized():
+            return base, np.arange(len(texts))
+        reach = float(np.linalg.norm(np.asarray(emb["coef"]))) * (1.0 + EMBEDDING_NORM_SLACK)
+        return base, np.flatnonzero(calibrated(self.params, base + reach) >= floor)
+
+    def complete(self, base, embeddings):
+        """Calibrated scores (numpy array) of sentences from their :meth:`bounds` ``base`` values and their
+        embeddings (rows in the same order)."""
+        import numpy as np
+
+        emb = self.params["embedding"]
+        e = np.asarray(embeddings, dtype=np.float64)
+        _check_dim(e, emb)
+        return calibrated(self.params, np.asarray(base, dtype=np.float64) + e @ np.asarray(emb["coef"]))
+
+    def _normalized(self) -> bool:
+        """Whether the encoder gives unit-length vectors, known without loading it when it is loaded by
+        name (a :class:`stancekit.stance.Encoder`)."""
+        enc = self._encoder
+        if enc is None or isinstance(enc, (str, Path)):
+            from .stance import Encoder
+
+            return bool(Encoder.normalized)
+        return bool(getattr(enc, "normalized", False))
 
     def predict(self, sentences: Sequence[str]) -> list[bool]:
         return [s >= self.threshold for s in self.score_sentences(sentences)]
@@ -789,6 +819,63 @@ def _claim_record(doc: Doc, context: _DocContext, doc_id: str, start: int, end: 
     }
 
 
+# the part of a deferred candidate claim that settle_claims reads and removes
+PENDING = "_pending"
+
+
+def claim_candidates(doc: Doc, units: Sequence[tuple[int, int, int]], bases: dict[int, float], *, doc_id: str,
+                     ref_date: str | None, floor: float) -> list[dict]:
+    """Candidate claim records of the units in ``bases`` (unit index → :meth:`ClaimDetector.bounds` base
+    value): complete records but for the check-worthiness, each with a :data:`PENDING` part (the base
+    value, the unit's text to encode, whether the record's span is the unit's, the floor).
+    :func:`settle_claims` scores them and keeps those that reach the floor."""
+    text = doc_text(doc)
+    context = _DocContext(doc)
+    out = []
+    for j, (start, end, k) in enumerate(units):
+        if j not in bases:
+            continue
+        rec = _claim_record(doc, context, doc_id, start, end, k, 0.0, ref_date)
+        rec[PENDING] = {"base": bases[j], "unit": text[start:end], "floor": floor,
+                        "same_span": (rec["start"], rec["end"]) == (start, end)}
+        out.append(rec)
+    return out
+
+
+def settle_claims(detector: ClaimDetector, analyses: Sequence[dict]) -> None:
+    """Score the deferred candidates (:func:`claim_candidates`) of several documents in one encoder call.
+
+    Each analysis is a dict with ``claims`` and ``claim_vectors`` (one per claim; ``(key, embedding)`` or
+    None), as the pipeline's Analyser returns them; both are replaced in place: candidates below their
+    floor are dropped, the others get their check-worthiness, and their embedding when the claim's text
+    is the unit that was encoded (the stance stage then reads it instead of encoding the claim again).
+    Claims without a pending part are kept as they are. The scores equal :meth:`ClaimDetector.score_sentences`'s.
+    """
+    pending = [c for acc in analyses for c in acc.get("claims", ()) if PENDING in c]
+    if not pending:
+        return
+    encoder = detector.encoder
+    e = encoder.encode([c[PENDING]["unit"] for c in pending])
+    scores = detector.complete([c[PENDING]["base"] for c in pending], e)
+    found = {id(c): (round(float(p), 6), v) for c, p, v in zip(pending, scores, e)}
+    key = getattr(encoder, "key", None)
+    for acc in analyses:
+        claims = acc.get("claims", [])
+        vectors = acc.get("claim_vectors") or [None] * len(claims)
+        kept_claims, kept_vectors = [], []
+        for c, v in zip(claims, vectors):
+            part = c.pop(PENDING, None)
+            if part is not None:
+                score, vec = found[id(c)]
+                if score < part["floor"]:
+                    continue
+                c["checkworthiness"] = round(score, 4)
+                v = (key, vec) if key is not None and part["same_span"] else None
+            kept_claims.append(c)
+            kept_vectors.append(v)
+        acc["claims"], acc["claim_vectors"] = kept_claims, kept_vectors
+
+
 _DETECTORS: dict[str, ClaimDetector] = {}
 
 
@@ -822,6 +909,9 @@ class ClaimFinder:
         self.detector = detector if detector is not None else _default_detector(model or None)
         self.min_score = min_score
         self.seconds = 0.0  # time spent in this component, for the pipeline's per-stage timings
+        # True: leave the sentence encoder to the process that runs the transformers (settle_claims);
+        # the stancekit pipeline sets it while it runs, a spaCy user's pipeline gets final claims
+        self.defer = False
         self._error_handler = None
 
     def set_error_handler(self, handler) -> None:
@@ -848,35 +938,63 @@ class ClaimFinder:
                 continue
             yield from batch
 
-    def predict(self, docs: Sequence[Doc]) -> list[tuple[list[tuple[int, int, int]], list[float]]]:
-        """Units and their scores for each Doc (all units of the batch scored together)."""
+    def predict(self, docs: Sequence[Doc]) -> list[tuple]:
+        """Units and their scores for each Doc (all units of the batch scored together). Deferred
+        (:attr:`defer`): units and the :meth:`ClaimDetector.bounds` base value of each unit that could
+        reach the floor, nothing encoded."""
         t0 = time.perf_counter()
         units = [claim_units(doc) for doc in docs]
         texts = [doc_text(doc)[a:b] for doc, us in zip(docs, units) for a, b, _ in us]
-        floor = self.detector.threshold if self.min_score is None else self.min_score
-        vectors: dict = {}
-        # only what can reach the floor is encoded
-        scores = self.detector.score_sentences(texts, floor=floor, vectors=vectors)
+        floor = self.floor
         out, i = [], 0
-        for us in units:
-            out.append((us, scores[i:i + len(us)], {j - i: vectors[j] for j in range(i, i + len(us)) if j in vectors}))
-            i += len(us)
+        if self.deferred:
+            base, keep = self.detector.bounds(texts, floor=floor)
+            kept = set(keep.tolist())
+            for us in units:
+                out.append((us, None, {j - i: float(base[j]) for j in range(i, i + len(us)) if j in kept}))
+                i += len(us)
+        else:
+            vectors: dict = {}
+            # only what can reach the floor is encoded
+            scores = self.detector.score_sentences(texts, floor=floor, vectors=vectors)
+            for us in units:
+                out.append((us, scores[i:i + len(us)],
+                            {j - i: vectors[j] for j in range(i, i + len(us)) if j in vectors}))
+                i += len(us)
         self.seconds += time.perf_counter() - t0
         return out
+
+    @property
+    def floor(self) -> float:
+        """The score a unit needs to be a claim."""
+        return self.detector.threshold if self.min_score is None else self.min_score
+
+    @property
+    def deferred(self) -> bool:
+        """Whether this component leaves the encoder to :func:`settle_claims` (:attr:`defer` set and a head
+        with an embedding term)."""
+        return self.defer and bool(self.detector.params.get("embedding"))
 
     def set_annotations(self, docs: Sequence[Doc], preds) -> None:
         """``doc._.stancekit_claims``, and in ``doc.user_data["stancekit_claim_vectors"]`` the embedding of
         each claim whose text is the unit that was encoded (else None), with the encoder's key in
-        ``"stancekit_claim_vectors_key"``: the stance stage reads them instead of encoding the claims again."""
+        ``"stancekit_claim_vectors_key"``: the stance stage reads them instead of encoding the claims again.
+        Deferred: the candidate records of the units that could reach the floor, each with its
+        :data:`PENDING` part, for :func:`settle_claims`."""
         t0 = time.perf_counter()
-        encoder = self.detector.encoder
-        for doc, (units, scores, vectors) in zip(docs, preds):
-            claims = find_claims(
-                doc, doc_id=str(doc.user_data.get("doc_id", "doc")), ref_date=doc.user_data.get("date"),
-                detector=self.detector, min_score=self.min_score, scores=scores)
+        deferred = self.deferred
+        encoder = None if deferred else self.detector.encoder
+        for doc, (units, scores, extra) in zip(docs, preds):
+            doc_id, ref_date = str(doc.user_data.get("doc_id", "doc")), doc.user_data.get("date")
+            if deferred:
+                doc._.stancekit_claims = claim_candidates(doc, units, extra, doc_id=doc_id, ref_date=ref_date,
+                                                          floor=self.floor)
+                continue
+            claims = find_claims(doc, doc_id=doc_id, ref_date=ref_date, detector=self.detector,
+                                 min_score=self.min_score, scores=scores)
             doc._.stancekit_claims = claims
             if encoder is not None and hasattr(encoder, "key"):
-                by_span = {(a, b): vectors[j] for j, (a, b, _) in enumerate(units) if j in vectors}
+                by_span = {(a, b): extra[j] for j, (a, b, _) in enumerate(units) if j in extra}
                 doc.user_data["stancekit_claim_vectors"] = [by_span.get((c["start"], c["end"])) for c in claims]
                 doc.user_data["stancekit_claim_vectors_key"] = encoder.key
         self.seconds += time.perf_counter() - t0

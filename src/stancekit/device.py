@@ -28,6 +28,30 @@ def resolve_device(device: str = "auto", *, threads: int | None = None):
     raise StancekitError(Errors.E012, name="device", detail=f"'{device}' (use auto, cpu or cuda)")
 
 
+@contextlib.contextmanager
+def cpu_threads(n: int | None):
+    """torch's CPU threads at ``n`` while the block runs (None: unchanged), restored after. Nothing is imported
+    for it: a torch that is not loaded yet is told through ``OMP_NUM_THREADS`` only when it loads inside the
+    block (:func:`resolve_device` then sets ``n`` as well when a caller passes it)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if not n or torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def spare_cores(busy: int) -> int:
+    """CPU threads for the transformer stages beside ``busy`` processes or threads running spaCy (at least 1)."""
+    return max(1, (os.cpu_count() or 1) - busy)
+
+
 PRECISIONS = ("auto", "fp32", "bf16")
 CPU_MAX_TOKENS = 2048  # on CPU, smaller batches pad less and stay in cache (measured: benchmarks/RESULTS.md)
 

@@ -11,6 +11,7 @@ this process. One failing or over-budget document becomes an error record; it ne
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class Pipeline:
         self.analyser = Analyser(self.nlp, self.config)
         self._backend = backend
         self._pool = None
+        self._lock = threading.Lock()  # timings are added to from both threads then
         self.timings: dict[str, float] = {"spacy": 0.0, "stance": 0.0, "claims": 0.0}
 
     # -- models, loaded on first use ---------------------------------------------------------------
@@ -64,9 +66,9 @@ class Pipeline:
             cfg = self.config
             threads = cfg.threads
             if threads is None and cfg.workers > 1:  # the spaCy workers have their cores: leave them free
-                import os
+                from .device import spare_cores
 
-                threads = max(1, (os.cpu_count() or 1) - cfg.workers)
+                threads = spare_cores(cfg.workers)
             options = {"device": cfg.device, "max_tokens": cfg.max_tokens, "threads": threads}
             if cfg.stance_backend == "fewshot":
                 options["encoder"] = cfg.stance_encoder or None
@@ -100,24 +102,64 @@ class Pipeline:
 
     # -- many documents -----------------------------------------------------------------------------
     def process(self, docs: Iterable[Document | DocumentError]) -> Iterator[Result | DocumentError]:
-        """Yield a :class:`Result` or a :class:`DocumentError` per input, in input order."""
+        """Yield a :class:`Result` or a :class:`DocumentError` per input, in input order.
+
+        With one worker (the default) the spaCy stages run in this thread and, from the second batch on,
+        the transformer stages of each batch (:meth:`finish`) run on one helper thread while this thread
+        parses the next batch: torch computes outside the GIL, so the two overlap on two cores. With
+        ``workers > 1`` the spaCy stages run on worker processes instead."""
         if self.config.workers > 1:
             yield from self._process_parallel(docs)
             return
-        for batch in batched(docs, self.config.batch_size):
-            docs_only = [x for x in batch if isinstance(x, Document)]
-            yield from _merge(batch, self.finish(docs_only, self.analyse(docs_only)))
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .device import spare_cores
+
+        executor = None
+        waiting = None  # a batch whose spaCy stages are done and whose transformer stages are not
+        try:
+            for batch in batched(docs, self.config.batch_size):
+                running = None
+                if waiting is not None:  # a next batch: the waiting one's transformer stages go to the thread
+                    if executor is None:
+                        executor = ThreadPoolExecutor(1, thread_name_prefix="stancekit-finish")
+                    running = (waiting[0], executor.submit(self._finish_beside, waiting[1], waiting[2],
+                                                           self.config.threads or spare_cores(1)))
+                docs_only = [x for x in batch if isinstance(x, Document)]
+                analyses = self.analyse(docs_only)  # while the previous batch's transformer stages run
+                if running is not None:
+                    yield from _merge(running[0], running[1].result())
+                waiting = (batch, docs_only, analyses)
+            if waiting is not None:  # the last (or only) batch: nothing left to overlap with
+                yield from _merge(waiting[0], self.finish(waiting[1], waiting[2]))
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+
+    def _finish_beside(self, docs: Sequence[Document], analyses: Sequence[dict], threads: int):
+        """:meth:`finish` on the helper thread, with torch on the cores spaCy leaves free (OpenMP's thread
+        count is a per-thread setting: this sets the helper thread's)."""
+        from .device import cpu_threads
+
+        with cpu_threads(threads):
+            return self.finish(docs, analyses)
 
     def analyse(self, docs: Sequence[Document]) -> list[dict]:
         """The spaCy stages of ``docs`` in this process (see :class:`Analyser`)."""
         before = dict(self.analyser.timings)
         out = self.analyser.analyse(docs) if docs else []
         for k, v in self.analyser.timings.items():
-            self.timings[k] = self.timings.get(k, 0.0) + v - before.get(k, 0.0)
+            self._add_time(k, v - before.get(k, 0.0))
         return out
 
+    def _add_time(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+
     def finish(self, docs: Sequence[Document], analyses: Sequence[dict]) -> list[Result | DocumentError]:
-        """Stance for every quote and claim of ``docs`` in one engine call, then the records."""
+        """The claims' scores (:func:`stancekit.claims.settle_claims`, one encoder call), then stance for
+        every quote and claim of ``docs`` in one engine call, then the records."""
+        self._settle_claims(analyses)
         stance_jobs = []
         for item, acc in zip(docs, analyses):
             if "failed" in acc:
@@ -140,7 +182,7 @@ class Pipeline:
             preds = self.backend.predict([job for _, job in stance_jobs])
             for (rec, job), pred in zip(stance_jobs, preds):
                 rec.setdefault("stances", []).append({"target": job.target.id, **pred})
-        self.timings["stance"] += time.perf_counter() - t0
+        self._add_time("stance", time.perf_counter() - t0)
         out: list[Result | DocumentError] = []
         for item, acc in zip(docs, analyses):
             if "failed" in acc:
@@ -151,6 +193,16 @@ class Pipeline:
             else:
                 out.append(self._records(item, acc))
         return out
+
+    def _settle_claims(self, analyses: Sequence[dict]) -> None:
+        component = self.analyser.claims
+        if component is None:
+            return
+        from .claims import settle_claims
+
+        t0 = time.perf_counter()
+        settle_claims(component.detector, [acc for acc in analyses if "failed" not in acc])
+        self._add_time("claims", time.perf_counter() - t0)
 
     def _records(self, item: Document, acc: dict) -> Result:
         quotes = []
@@ -213,7 +265,7 @@ class Pipeline:
             try:  # a hard limit for code the in-worker budget cannot interrupt
                 analyses, timings = future.result(timeout=limit * (len(docs) + 2) + 30 if limit else None)
                 for k, v in timings.items():
-                    self.timings[k] = self.timings.get(k, 0.0) + v
+                    self._add_time(k, v)
             except Exception:  # a worker died or hung: each document alone, in fresh workers
                 self._kill_workers()
                 analyses = [self._analyse_alone(d) for d in docs]
