@@ -71,3 +71,20 @@ def test_ray_run_resumes_a_local_run(local_ray, nlp, tmp_path):
     run_corpus([SAMPLE], tmp_path / "ref", pipeline=Pipeline(_config(), nlp=nlp, backend=FakeBackend()))
     assert read_records(out) == read_records(tmp_path / "ref")
     assert json.loads((out / "manifest.json").read_text())["engine"] == "ray"
+
+
+@pytest.mark.slow
+def test_ray_split_pools_settle_claims_in_the_stance_actor(local_ray, tmp_path):
+    """With claims on, the spaCy actors send claim candidates (no encoder loaded there) and the stance
+    actor scores them: the records equal the local engine's."""
+    from stancekit.ner import load_spacy
+
+    config = load_config(targets=["certification"], batch_size=2)
+    assert config.claims
+    local = run_corpus([SAMPLE], tmp_path / "local",
+                       pipeline=Pipeline(config, nlp=load_spacy(), backend=FakeBackend()))
+    manifest = run_ray([SAMPLE], tmp_path / "ray", config=config, workers=2, split=True,
+                       factory="scale_fakes:ray_pipeline")
+    ours, theirs = read_records(tmp_path / "ray"), read_records(tmp_path / "local")
+    assert ours["claims"] and ours == theirs
+    assert manifest["counts"] == local["counts"] and manifest["counts"]["claims"] > 0
