@@ -24,6 +24,26 @@ def test_murmurhash_matches_scikit_learn():
     assert feature_index("port strike", 4096) == abs(reference("port strike", seed=0)) % 4096
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40))
+def test_the_string_hash_in_use_equals_the_python_one_and_scikit_learn(text):
+    """feature_index uses the C hash of the murmurhash package when it agrees on a few probes: it must agree
+    everywhere."""
+    from sklearn.utils import murmurhash3_32 as reference
+
+    from stancekit.featurehash import _string_hash
+
+    assert _string_hash()(text) == murmurhash3_32(text.encode("utf-8")) == reference(text.encode("utf-8"), seed=0)
+
+
+def test_the_c_hash_is_used_when_the_murmurhash_package_is_there():
+    import murmurhash.mrmr
+
+    from stancekit.featurehash import _string_hash
+
+    assert _string_hash() is murmurhash.mrmr.hash
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80),
                 min_size=1, max_size=5))

@@ -4,7 +4,9 @@ The claims head is trained on scikit-learn's ``HashingVectorizer`` (``alternate_
 At inference only the dot product of each text's hashed vector with the head's weights is needed, and importing
 scikit-learn (with SciPy) costs about 1.5 s of a process's first result. :func:`hashed_dot` computes that
 product from the same n-grams and the same hash (MurmurHash3, x86 32-bit, seed 0, on the UTF-8 bytes of each
-n-gram, index ``|h| mod n_features``); ``tests/test_claims.py`` checks it against scikit-learn.
+n-gram, index ``|h| mod n_features``); ``tests/test_claims.py`` checks it against scikit-learn. The hash is the C
+one of the ``murmurhash`` package (a dependency of spaCy) when it gives :func:`murmurhash3_32`'s values, else that
+pure-Python one.
 """
 
 from __future__ import annotations
@@ -46,9 +48,30 @@ def murmurhash3_32(data: bytes, seed: int = 0) -> int:
     return h - (1 << 32) if h & 0x80000000 else h
 
 
+def _python_hash(text: str) -> int:
+    return murmurhash3_32(text.encode("utf-8"))
+
+
+def _string_hash() -> Callable[[str], int]:
+    """MurmurHash3 (x86, 32-bit, seed 0) of a string's UTF-8 bytes, signed: ``murmurhash.mrmr.hash`` (C, about
+    50 times faster) when it is importable and agrees with :func:`murmurhash3_32`, else the pure-Python one."""
+    try:
+        from murmurhash.mrmr import hash as c_hash
+    except ImportError:  # pragma: no cover - spaCy installs murmurhash
+        return _python_hash
+    probes = ("", "a", "ab", "abc", "abcd", "the minister said", "caf\u00e9 \u20ac5", "\U0001f600 0 0")
+    return c_hash if all(c_hash(t) == _python_hash(t) for t in probes) else _python_hash
+
+
+_HASH: Callable[[str], int] | None = None
+
+
 def feature_index(feature: str, n_features: int) -> int:
     """The column of one n-gram, as scikit-learn's ``FeatureHasher`` computes it."""
-    h = murmurhash3_32(feature.encode("utf-8"))
+    global _HASH
+    if _HASH is None:
+        _HASH = _string_hash()
+    h = _HASH(feature)
     if h == -2147483648:  # abs() of INT_MIN, as scikit-learn defines it
         return (2147483647 - (n_features - 1)) % n_features
     return abs(h) % n_features
