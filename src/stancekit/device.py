@@ -31,8 +31,8 @@ def resolve_device(device: str = "auto", *, threads: int | None = None):
 @contextlib.contextmanager
 def cpu_threads(n: int | None):
     """torch's CPU threads at ``n`` while the block runs (None: unchanged), restored after. Nothing is imported
-    for it: a torch that is not loaded yet is told through ``OMP_NUM_THREADS`` only when it loads inside the
-    block (:func:`resolve_device` then sets ``n`` as well when a caller passes it)."""
+    for it: while torch is not loaded yet the block runs unchanged (at torch's default once it loads). With
+    OpenMP builds the count is the calling thread's own setting, so a helper thread sets it for itself."""
     import sys
 
     torch = sys.modules.get("torch")
