@@ -400,3 +400,9 @@ def test_the_spacy_side_loads_no_transformer_and_finish_settles_the_claims():
     for r in results:
         for c in r.claims:
             assert PENDING not in c and c["checkworthiness"] >= component.floor and len(c["stances"]) == 1
+
+
+def test_the_claims_encoder_follows_the_configured_device():
+    pipe = fast_pipeline(claims=True, device="cpu")
+    assert pipe.analyser.claims.detector.device == "cpu"
+    assert fast_pipeline(claims=True).analyser.claims.detector.device == "auto"

@@ -42,7 +42,7 @@ def build_nlp(config: Config, nlp=None):
         from . import claims  # noqa: F401 - registers stancekit_claims
 
         nlp.add_pipe("stancekit_claims", config={"model": config.claims_model or "",
-                                                 "min_score": config.min_claim_score})
+                                                 "min_score": config.min_claim_score, "device": config.device})
     return nlp
 
 

@@ -879,10 +879,10 @@ def settle_claims(detector: ClaimDetector, analyses: Sequence[dict]) -> None:
 _DETECTORS: dict[str, ClaimDetector] = {}
 
 
-def _default_detector(head: str | Path | None = None) -> ClaimDetector:
-    key = str(head or DEFAULT_HEAD)
+def _default_detector(head: str | Path | None = None, device: str = "auto") -> ClaimDetector:
+    key = f"{head or DEFAULT_HEAD}|{device}"
     if key not in _DETECTORS:
-        _DETECTORS[key] = ClaimDetector(head_path=head)
+        _DETECTORS[key] = ClaimDetector(head_path=head, device=device)
     return _DETECTORS[key]
 
 
@@ -904,9 +904,9 @@ class ClaimFinder:
     """
 
     def __init__(self, nlp: Language, name: str = "stancekit_claims", *, model: str = "",
-                 min_score: float | None = None, detector: ClaimDetector | None = None):
+                 min_score: float | None = None, detector: ClaimDetector | None = None, device: str = "auto"):
         self.name = name
-        self.detector = detector if detector is not None else _default_detector(model or None)
+        self.detector = detector if detector is not None else _default_detector(model or None, device)
         self.min_score = min_score
         self.seconds = 0.0  # time spent in this component, for the pipeline's per-stage timings
         # True: leave the sentence encoder to the process that runs the transformers (settle_claims);
@@ -1001,11 +1001,12 @@ class ClaimFinder:
 
 
 @Language.factory("stancekit_claims", requires=["doc.sents", "doc._.stancekit_entities", "doc._.stancekit_quotes"],
-                  assigns=["doc._.stancekit_claims"], default_config={"model": "", "min_score": None})
-def make_claim_finder(nlp: Language, name: str, model: str, min_score: float | None) -> ClaimFinder:
+                  assigns=["doc._.stancekit_claims"], default_config={"model": "", "min_score": None, "device": "auto"})
+def make_claim_finder(nlp: Language, name: str, model: str, min_score: float | None,
+                      device: str = "auto") -> ClaimFinder:
     """``model``: a head JSON written by ``stancekit train claims`` (empty: the bundled head);
-    ``min_score`` None keeps the head's threshold."""
-    return ClaimFinder(nlp, name, model=model, min_score=min_score)
+    ``min_score`` None keeps the head's threshold; ``device``: where its sentence encoder runs."""
+    return ClaimFinder(nlp, name, model=model, min_score=min_score, device=device)
 
 
 # ---------------------------------------------------------------------------------------------
