@@ -799,34 +799,24 @@ def find_claims(doc: Doc, *, doc_id: str, ref_date: str | None = None,
 
 
 def _claim_record(doc: Doc, context: _DocContext, doc_id: str, start: int, end: int, k: int, score: float,
-                  ref_date: str | None, *, quantities: bool = True) -> dict:
-    """One claim record; ``quantities=False`` leaves ``quantities`` empty and ``kind`` None for
-    :func:`_fill_quantities` (a deferred candidate gets them once it is settled)."""
+                  ref_date: str | None) -> dict:
     start, end = _claim_span(doc, start, end)
     text = doc_text(doc)[start:end]
-    rec = {
+    quantities = [_shift_quantity(q, start) for q in parse_quantities(text, ref_date=ref_date)]
+    return {
         "doc_id": doc_id,
         "claim_id": f"{doc_id}#c{start}-{end}",
         "text": text,
         "start": start,
         "end": end,
         "sentence": k,
-        "kind": None,
+        "kind": claim_kind(text, quantities),
         "claimer": claimer_of(doc, start, end, resolver=lambda: context.resolver),
-        "quantities": [],
+        "quantities": quantities,
         "entities": entities_in(doc, start, end),
         "checkworthiness": round(float(score), 4),
         "stances": [],
     }
-    if quantities:
-        _fill_quantities(rec, ref_date)
-    return rec
-
-
-def _fill_quantities(rec: dict, ref_date: str | None) -> None:
-    """A record's quantities (offsets from its ``start``) and the kind read off them."""
-    rec["quantities"] = [_shift_quantity(q, rec["start"]) for q in parse_quantities(rec["text"], ref_date=ref_date)]
-    rec["kind"] = claim_kind(rec["text"], rec["quantities"])
 
 
 # the part of a deferred candidate claim that settle_claims reads and removes
@@ -836,18 +826,17 @@ PENDING = "_pending"
 def claim_candidates(doc: Doc, units: Sequence[tuple[int, int, int]], bases: dict[int, float], *, doc_id: str,
                      ref_date: str | None, floor: float) -> list[dict]:
     """Candidate claim records of the units in ``bases`` (unit index → :meth:`ClaimDetector.bounds` base
-    value): complete records but for the check-worthiness, the quantities and the kind, each with a
-    :data:`PENDING` part (the base value, the unit's text to encode, whether the record's span is the
-    unit's, the floor, the article date). :func:`settle_claims` scores them, keeps those that reach the
-    floor and parses their quantities (the costliest step of a record, so only for claims that stay)."""
+    value): complete records but for the check-worthiness, each with a :data:`PENDING` part (the base
+    value, the unit's text to encode, whether the record's span is the unit's, the floor).
+    :func:`settle_claims` scores them and keeps those that reach the floor."""
     text = doc_text(doc)
     context = _DocContext(doc)
     out = []
     for j, (start, end, k) in enumerate(units):
         if j not in bases:
             continue
-        rec = _claim_record(doc, context, doc_id, start, end, k, 0.0, ref_date, quantities=False)
-        rec[PENDING] = {"base": bases[j], "unit": text[start:end], "floor": floor, "ref_date": ref_date,
+        rec = _claim_record(doc, context, doc_id, start, end, k, 0.0, ref_date)
+        rec[PENDING] = {"base": bases[j], "unit": text[start:end], "floor": floor,
                         "same_span": (rec["start"], rec["end"]) == (start, end)}
         out.append(rec)
     return out
@@ -858,9 +847,8 @@ def settle_claims(detector: ClaimDetector, analyses: Sequence[dict]) -> None:
 
     Each analysis is a dict with ``claims`` and ``claim_vectors`` (one per claim; ``(key, embedding)`` or
     None), as the pipeline's Analyser returns them; both are replaced in place: candidates below their
-    floor are dropped, the others get their check-worthiness, quantities and kind, and their embedding when
-    the claim's text is the unit that was encoded (the stance stage then reads it instead of encoding the
-    claim again).
+    floor are dropped, the others get their check-worthiness, and their embedding when the claim's text
+    is the unit that was encoded (the stance stage then reads it instead of encoding the claim again).
     Claims without a pending part are kept as they are. The scores equal :meth:`ClaimDetector.score_sentences`'s.
     """
     pending = [c for acc in analyses for c in acc.get("claims", ()) if PENDING in c]
@@ -882,7 +870,6 @@ def settle_claims(detector: ClaimDetector, analyses: Sequence[dict]) -> None:
                 if score < part["floor"]:
                     continue
                 c["checkworthiness"] = round(score, 4)
-                _fill_quantities(c, part["ref_date"])
                 v = (key, vec) if key is not None and part["same_span"] else None
             kept_claims.append(c)
             kept_vectors.append(v)
