@@ -406,3 +406,33 @@ def test_the_claims_encoder_follows_the_configured_device():
     pipe = fast_pipeline(claims=True, device="cpu")
     assert pipe.analyser.claims.detector.device == "cpu"
     assert fast_pipeline(claims=True).analyser.claims.detector.device == "auto"
+
+
+def test_settled_claims_of_a_chunked_document_point_into_the_document():
+    """A document cut into chunks: its claims, settled after the chunks' offsets are added, have offsets and
+    quantity offsets into the document."""
+    import numpy as np
+
+    from stancekit.claims import ClaimDetector
+    from stancekit.ingest import Document
+
+    class Encoder:
+        normalized, key = True, "stand-in|fp32"
+
+        def encode(self, texts):
+            v = np.ones((len(texts), 384))
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    pipe = fast_pipeline(claims=True, batch_size=4, chunk_chars=60, min_claim_score=0.0)
+    component = pipe.nlp.get_pipe("stancekit_claims")
+    component.detector = ClaimDetector(encoder=Encoder())
+    text = ("Exports rose 12 percent in 2023 to $4 billion.\nUnemployment fell to 3.9% in March.\n"
+            "Prices will rise by 7 percent next year.\n")
+    (result,) = pipe.process([Document(doc_id="long", text=text)])
+    assert any(w["code"] == "W002" for w in result.document["warnings"])  # it was chunked
+    quantities = [q for c in result.claims for q in c["quantities"]]
+    assert len(result.claims) == 3 and len(quantities) >= 4
+    for c in result.claims:
+        assert text[c["start"]:c["end"]] == c["text"] and c["kind"] == "statistic"
+        for q in c["quantities"]:
+            assert text[q["start"]:q["end"]] == q["text"]
