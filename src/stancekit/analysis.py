@@ -55,13 +55,9 @@ class Analyser:
     time, so one bad document costs one error record and no other document is lost.
     """
 
-    def __init__(self, nlp, config: Config, *, defer_claims: bool = True):
+    def __init__(self, nlp, config: Config):
         self.nlp = nlp
         self.config = config
-        # the claims component leaves its sentence encoder to the process that runs the transformers:
-        # ``claims`` are then candidates that :func:`stancekit.claims.settle_claims` scores
-        # (Pipeline.finish does), so that no spaCy process or worker loads a transformer
-        self.defer_claims = defer_claims
         self.timings: dict[str, float] = {"spacy": 0.0, "claims": 0.0}
 
     @property
@@ -137,9 +133,12 @@ class Analyser:
             raise _StageFailure(name, exc)
 
         previous = getattr(nlp, "default_error_handler", None)
+        # while it runs here, the claims component leaves its sentence encoder to the process that runs the
+        # transformers: its claims are candidates that stancekit.claims.settle_claims scores (Pipeline.finish
+        # does), so that no spaCy process or worker loads a transformer
         claims = self.claims
         if claims is not None:
-            claims.defer = self.defer_claims
+            claims.defer = True
         try:
             _set_error_handler(nlp, batch_handler)
             # nlp.pipe runs each minibatch of ``batch_size`` chunks through every component before it

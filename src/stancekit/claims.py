@@ -857,7 +857,7 @@ def settle_claims(detector: ClaimDetector, analyses: Sequence[dict]) -> None:
     encoder = detector.encoder
     e = encoder.encode([c[PENDING]["unit"] for c in pending])
     scores = detector.complete([c[PENDING]["base"] for c in pending], e)
-    found = {id(c): (round(float(p), 6), v) for c, p, v in zip(pending, scores, e)}
+    found = zip(scores, e)  # in the order the loop below meets the pending claims
     key = getattr(encoder, "key", None)
     for acc in analyses:
         claims = acc.get("claims", [])
@@ -866,7 +866,8 @@ def settle_claims(detector: ClaimDetector, analyses: Sequence[dict]) -> None:
         for c, v in zip(claims, vectors):
             part = c.pop(PENDING, None)
             if part is not None:
-                score, vec = found[id(c)]
+                p, vec = next(found)
+                score = round(float(p), 6)
                 if score < part["floor"]:
                     continue
                 c["checkworthiness"] = round(score, 4)

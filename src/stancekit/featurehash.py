@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import Callable, Sequence
 
 _MASK = 0xFFFFFFFF
@@ -52,6 +53,7 @@ def _python_hash(text: str) -> int:
     return murmurhash3_32(text.encode("utf-8"))
 
 
+@lru_cache(maxsize=1)
 def _string_hash() -> Callable[[str], int]:
     """MurmurHash3 (x86, 32-bit, seed 0) of a string's UTF-8 bytes, signed: ``murmurhash.mrmr.hash`` (C, about
     50 times faster) when it is importable and agrees with :func:`murmurhash3_32`, else the pure-Python one."""
@@ -63,15 +65,9 @@ def _string_hash() -> Callable[[str], int]:
     return c_hash if all(c_hash(t) == _python_hash(t) for t in probes) else _python_hash
 
 
-_HASH: Callable[[str], int] | None = None
-
-
 def feature_index(feature: str, n_features: int) -> int:
     """The column of one n-gram, as scikit-learn's ``FeatureHasher`` computes it."""
-    global _HASH
-    if _HASH is None:
-        _HASH = _string_hash()
-    h = _HASH(feature)
+    h = _string_hash()(feature)
     if h == -2147483648:  # abs() of INT_MIN, as scikit-learn defines it
         return (2147483647 - (n_features - 1)) % n_features
     return abs(h) % n_features
