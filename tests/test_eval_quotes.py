@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stancekit.errors import StancekitError
-from stancekit.evaluate.quotes import (Span, attributions, bio_spans, char_to_tokens, evaluate_quotes,
+from stancekit.evaluate.quotes import (Span, attributions, bio_spans, _with_marks, char_to_tokens, evaluate_quotes,
                                        jaccard, join_tokens, match, read_brat)
 from tests.conftest import SHARED
 
@@ -109,6 +109,18 @@ def test_cofenet_protocol(tmp_path, nlp):
     f.write_text(json.dumps({"tokens": tokens, "labels": labels, "id": "x"}) + "\n", encoding="utf-8")
     out = evaluate_quotes(f, fmt="cofenet", nlp=nlp)
     assert out["instances"] == 1 and out["exact"]["cue"]["tp"] == 1
+    assert out["exact"]["content"]["tp"] == 1  # "that" is CofeNet's content, not stancekit's
+
+
+def test_content_in_cofenet_convention():
+    text = "“ We will win , ” she said , and added that the vote was fair ."
+    inner = text.index("We"), text.index(" , ”")  # stancekit's direct content: no marks, no comma
+    assert text[slice(*_with_marks(text, *inner))] == "“ We will win , ”"
+    fair = text.index("the vote"), text.index(" .")
+    assert text[slice(*_with_marks(text, *fair))] == "that the vote was fair"
+    plain = "Officials hoped the vote was fair ."
+    span = plain.index("the"), plain.index(" .")
+    assert _with_marks(plain, *span) == span
 
 
 def test_sample_protocol(tmp_path, nlp):

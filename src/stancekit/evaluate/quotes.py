@@ -421,11 +421,19 @@ def _cofenet_tagger_spans(tagger, rows: list[dict], texts: list[tuple[str, list]
 
 
 def _with_marks(text: str, a: int, b: int) -> tuple[int, int]:
-    """Widen a span to the quotation marks right around it ("“ … ”" with the joining spaces)."""
-    m = re.match(r"[\s]*[”\"'’]", text[b:])
+    """A content span in CofeNet's convention. stancekit's content of a direct quote lies inside the
+    marks without the comma before the closing mark, and an indirect content starts after the
+    complementizer; CofeNet's (PolNeAR's) content holds the marks, that comma and a leading "that".
+    So: widen to the quotation marks right around the span ("“ … , ”" with the joining spaces), else
+    take in a "that" right before it."""
+    m = re.match(r"[\s,]*[”\"'’]", text[b:])
     if m and re.search(r"[“\"'‘]\s*$", text[:a]):
         a = a - len(text[:a]) + len(text[:a].rstrip()) - 1
         b = b + m.end()
+    else:
+        t = re.search(r"(?<![\w'’-])[Tt]hat\s+$", text[:a])
+        if t:
+            a = t.start()
     return a, b
 
 
