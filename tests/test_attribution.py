@@ -15,7 +15,7 @@ import pytest
 
 from stancekit.attribution.data import (LABELS, RoleSpan, make_windows, read_documents, sentence_starts,
                                         token_labels)
-from stancekit.attribution.tagger import TaggedSpan, decode, link, stitch
+from stancekit.attribution.tagger import TaggedSpan, decode, link, stitch, transitions, viterbi
 
 torch = pytest.importorskip("torch")
 
@@ -125,6 +125,50 @@ def test_decode_bio_to_character_spans():
     many_o = ids[:5] + [LABELS.index("O")] * 5 + [LABELS.index("I-content")]
     far = decode(pieces[:5] + [(23 + k, 24 + k) for k in range(5)] + [(30, 33)], many_o)
     assert [(s.role, s.start, s.end) for s in far][-2:] == [("content", 15, 22), ("content", 30, 33)]
+
+
+def _allowed(labels: list[str]) -> bool:
+    prev = "O"
+    for lab in labels:
+        if lab.startswith("I-") and prev[2:] != lab[2:]:
+            return False
+        prev = lab
+    return True
+
+
+def test_viterbi_keeps_a_doubted_piece_inside_a_content():
+    names = ["B-source", "B-cue", "B-content", "I-content", "I-content", "I-content", "O"]
+    probs = np.full((len(names), len(LABELS)), 0.02)
+    for k, name in enumerate(names):
+        probs[k, LABELS.index(name)] = 0.9
+    probs[4, LABELS.index("O")], probs[4, LABELS.index("I-content")] = 0.5, 0.4  # a doubted piece
+    greedy = [LABELS[i] for i in probs.argmax(-1)]
+    assert greedy[4] == "O"
+    best = [LABELS[i] for i in viterbi(np.log(probs))]
+    assert best == names  # breaking the content would cost a likely I- turned into an unlikely B-
+    probs[5, LABELS.index("B-content")], probs[5, LABELS.index("I-content")] = 0.9, 0.02
+    assert [LABELS[i] for i in viterbi(np.log(probs))][4:6] == ["O", "B-content"]  # two contents
+
+
+def test_viterbi_is_the_best_allowed_sequence():
+    """Against brute force over every label sequence of a few pieces, on random scores."""
+    import itertools
+
+    rng = np.random.default_rng(7)
+    trans = transitions()
+    assert trans[LABELS.index("O"), LABELS.index("I-cue")] == -np.inf
+    assert trans[LABELS.index("B-cue"), LABELS.index("I-cue")] == 0
+    for _ in range(20):
+        n = int(rng.integers(1, 5))
+        logp = np.log(rng.dirichlet(np.ones(len(LABELS)) * 0.5, size=n))
+        got = [LABELS[i] for i in viterbi(logp)]
+        assert _allowed(got)
+        best = max((seq for seq in itertools.product(range(len(LABELS)), repeat=n)
+                    if _allowed([LABELS[i] for i in seq])),
+                   key=lambda seq: sum(logp[k, i] for k, i in enumerate(seq)))
+        assert sum(logp[k, LABELS.index(lab)] for k, lab in enumerate(got)) == pytest.approx(
+            sum(logp[k, i] for k, i in enumerate(best)))
+    assert len(viterbi(np.zeros((0, len(LABELS))))) == 0
 
 
 def test_decode_continues_content_across_a_paragraph_break():
@@ -246,6 +290,8 @@ def test_tiny_tagger_learns_the_training_sentences(trained):
            for a in atts if a.source is not None and a.cue is not None}
     assert got == set(GOLD)
     assert meta["dev"]["spans_exact"]["content"]["f1"] == 1.0
+    greedy = AttributionTagger(folder, device="cpu", decoding="argmax")
+    assert _spans(greedy.tag([DOC])[0]) == GOLD_SET
 
 
 def test_model_folder_describes_itself(trained):
@@ -289,6 +335,15 @@ def test_not_a_tagger_folder_is_a_coded_error(tmp_path):
     with pytest.raises(StancekitError) as err:
         AttributionTagger(tmp_path)
     assert err.value.code == "E010"
+
+
+def test_unknown_decoding_is_a_coded_error(trained):
+    from stancekit.attribution.tagger import AttributionTagger
+    from stancekit.errors import StancekitError
+
+    with pytest.raises(StancekitError) as err:
+        AttributionTagger(trained[0], decoding="beam")
+    assert err.value.code == "E012" and "viterbi" in str(err.value)
 
 
 def test_time_budget_stops_the_loop_with_a_decayed_rate():

@@ -38,9 +38,9 @@ class QuoteTaggerComponent:
     """spaCy component around :class:`~.tagger.AttributionTagger` (see the module doc)."""
 
     def __init__(self, nlp: Language, name: str, *, model: str, device: str = "auto", max_tokens: int = 16384,
-                 batch_size: int = 64):
+                 batch_size: int = 64, decoding: str = "viterbi"):
         self.name = name
-        self.tagger = AttributionTagger(model, device=device, max_tokens=max_tokens)
+        self.tagger = AttributionTagger(model, device=device, max_tokens=max_tokens, decoding=decoding)
         self.batch_size = batch_size
 
     def __call__(self, doc: Doc) -> Doc:
@@ -137,7 +137,9 @@ def _speaker(doc: Doc, resolver, att: Attribution) -> dict | None:
 
 @Language.factory("stancekit_quote_tagger", requires=["doc.sents", "token.dep", "doc._.stancekit_entities"],
                   assigns=["doc._.stancekit_quotes"],
-                  default_config={"model": "", "device": "auto", "max_tokens": 16384, "batch_size": 64})
+                  default_config={"model": "", "device": "auto", "max_tokens": 16384, "batch_size": 64,
+                                  "decoding": "viterbi"})
 def make_quote_tagger(nlp: Language, name: str, model: str, device: str, max_tokens: int,
-                      batch_size: int) -> QuoteTaggerComponent:
-    return QuoteTaggerComponent(nlp, name, model=model, device=device, max_tokens=max_tokens, batch_size=batch_size)
+                      batch_size: int, decoding: str) -> QuoteTaggerComponent:
+    return QuoteTaggerComponent(nlp, name, model=model, device=device, max_tokens=max_tokens, batch_size=batch_size,
+                                decoding=decoding)

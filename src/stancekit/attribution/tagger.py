@@ -6,9 +6,13 @@
 2. Stitching: a word piece seen by several windows takes the logits of the window where it lies
    farthest from an edge (most context on both sides); pieces are keyed by document character
    offsets, so the result is one label sequence over the whole document.
-3. Decoding: BIO to character spans; an ``I-`` piece continues a span of the same role across
-   whitespace and line breaks (content runs over paragraphs) and across up to :data:`BRIDGE` ``O``
-   pieces (the tagger breaks long contents into pieces); an ``I-`` after another role starts one.
+3. Decoding: the best label sequence under the BIO constraints (:func:`viterbi`: an ``I-`` piece
+   only after ``B-`` or ``I-`` of its role; the per-piece log-probabilities are the scores), so a
+   piece or two the tagger doubts inside a long content no longer break it when the pieces around
+   say "inside"; then BIO to character spans: an ``I-`` piece continues a span of the same role
+   across whitespace and line breaks (content runs over paragraphs). With ``decoding="argmax"``
+   each piece takes its likeliest label and an ``I-`` piece continues a span across up to
+   :data:`BRIDGE` ``O`` pieces instead; an ``I-`` after another role starts one.
 4. Linking (cue-centred, :func:`link`): every content goes to the nearest cue; a cue keeps the
    nearest source in reach. A cue with several contents ("“A,” she said. “B.”") has one head
    content, the others are its continuations. Cues without content are dropped.
@@ -56,6 +60,8 @@ class Attribution:
 #: an ``I-`` piece continues the span before it across at most this many ``O`` pieces (a content
 #: the tagger breaks into pieces; chosen on PolNeAR dev, see benchmarks/RESULTS.md)
 BRIDGE = 4
+#: how :class:`AttributionTagger` turns per-piece probabilities into labels (module doc, step 3)
+DECODINGS = ("viterbi", "argmax")
 
 
 def decode(pieces: Sequence[tuple[int, int]], label_ids: Sequence[int], probs: Sequence[float] | None = None,
@@ -85,6 +91,41 @@ def decode(pieces: Sequence[tuple[int, int]], label_ids: Sequence[int], probs: S
     for s, sc in zip(spans, scores):
         s.score = round(float(np.mean(sc)), 4)
     return spans
+
+
+def transitions(labels: Sequence[str] = LABELS) -> np.ndarray:
+    """``[prev, cur]`` scores of the BIO constraints: 0 where allowed, ``-inf`` where ``cur`` is an
+    ``I-`` label and ``prev`` is neither ``B-`` nor ``I-`` of the same role."""
+    n = len(labels)
+    out = np.zeros((n, n))
+    for j, cur in enumerate(labels):
+        if cur.startswith("I-"):
+            role = cur[2:]
+            for i, prev in enumerate(labels):
+                if prev[2:] != role or prev == "O":
+                    out[i, j] = -np.inf
+    return out
+
+
+def viterbi(logp: np.ndarray, labels: Sequence[str] = LABELS) -> np.ndarray:
+    """Label ids of the best-scoring sequence (sum of per-piece ``logp``, ``[pieces, labels]``) that
+    obeys the BIO constraints (:func:`transitions`); a sequence may not open with ``I-``."""
+    n = len(logp)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    trans = transitions(labels)
+    opening = np.array([-np.inf if lab.startswith("I-") else 0.0 for lab in labels])
+    score = logp[0] + opening
+    back = np.zeros((n, len(labels)), dtype=np.int64)
+    for k in range(1, n):
+        cand = score[:, None] + trans  # [prev, cur]
+        back[k] = cand.argmax(0)
+        score = cand[back[k], np.arange(len(labels))] + logp[k]
+    ids = np.zeros(n, dtype=np.int64)
+    ids[-1] = int(score.argmax())
+    for k in range(n - 1, 0, -1):
+        ids[k - 1] = back[k, ids[k]]
+    return ids
 
 
 def _gap(text: str, x: TaggedSpan, y: TaggedSpan) -> int:
@@ -129,7 +170,7 @@ class AttributionTagger:
     """A trained tagger folder (``stancekit train quotes``) ready for inference through the engine."""
 
     def __init__(self, path: str | Path, *, device: str = "auto", max_tokens: int = 16384,
-                 precision: str | None = None, stride: int | None = None):
+                 precision: str | None = None, stride: int | None = None, decoding: str = "viterbi"):
         from ..engine import InferenceEngine, load_hf, token_logits_head
 
         path = Path(path)
@@ -144,6 +185,9 @@ class AttributionTagger:
         self.tokenizer, model = load_hf(str(path), task="token-classification")
         self.engine = InferenceEngine(model, self.tokenizer, device=device, max_tokens=max_tokens,
                                       max_length=self.max_length, head=token_logits_head, precision=precision)
+        if decoding not in DECODINGS:
+            raise StancekitError(Errors.E012, name="decoding", detail=f"{decoding!r}; one of {', '.join(DECODINGS)}")
+        self.decoding = decoding
         self.path = path
         #: when a dict, :meth:`tag` keeps each text's spans here (an evaluation that scores the raw
         #: spans as well as the records reads them back instead of tagging twice)
@@ -181,8 +225,11 @@ class AttributionTagger:
         rows = np.stack([seen[k][2] for k in keys])
         z = rows - rows.max(-1, keepdims=True)
         probs = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
-        ids = probs.argmax(-1)
-        return decode([(k, seen[k][1]) for k in keys], ids, probs.max(-1), self.labels)
+        if self.decoding == "viterbi":
+            ids = viterbi(np.log(np.maximum(probs, 1e-12)), self.labels)
+        else:
+            ids = probs.argmax(-1)
+        return decode([(k, seen[k][1]) for k in keys], ids, probs[np.arange(len(ids)), ids], self.labels)
 
 
 def stitch(seen: dict[int, tuple[float, int, np.ndarray]], rows: np.ndarray, offsets, shift: int) -> None:
