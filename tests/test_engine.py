@@ -166,6 +166,30 @@ def test_cpu_budget_is_capped_and_bf16_is_close(tiny_classifier):  # noqa: F811
     np.testing.assert_allclose(half, ref, atol=0.05)
 
 
+def test_int8_quantises_the_linear_layers_for_cpu_inference_only(tiny_classifier):  # noqa: F811
+    import torch
+
+    from stancekit import device as dev
+    from stancekit.engine import InferenceEngine, load_hf
+    from stancekit.trainloop import LoopConfig, train_loop
+
+    tok, model = load_hf(str(tiny_classifier))
+    ref = InferenceEngine(model, tok, device="cpu", precision="fp32").run(PAIRS)
+    eng = InferenceEngine(load_hf(str(tiny_classifier))[1], tok, device="cpu", precision="int8")
+    assert eng.compute_precision == "int8"
+    modules = list(eng.model.modules())
+    assert not [m for m in modules if type(m) is torch.nn.Linear]
+    assert [m for m in modules if "quantized" in type(m).__module__ and type(m).__name__ == "Linear"]
+    got = eng.run(PAIRS)
+    assert got.shape == ref.shape and not np.array_equal(got, ref)
+    np.testing.assert_allclose(got, ref, atol=0.1)
+    assert not isinstance(dev.autocast(torch.device("cpu"), "int8"), torch.autocast)
+    with pytest.raises(StancekitError) as exc:  # never a training precision
+        train_loop(torch.nn.Linear(2, 2), lambda: iter([0]), lambda _: None, LoopConfig(total_steps=1),
+                   device=torch.device("cpu"), precision="int8")
+    assert exc.value.code == "E012" and "inference" in str(exc.value)
+
+
 def test_precision_from_environment(monkeypatch):
     from stancekit import device as dev
 

@@ -52,7 +52,7 @@ def spare_cores(busy: int) -> int:
     return max(1, (os.cpu_count() or 1) - busy)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 CPU_MAX_TOKENS = 2048  # on CPU, smaller batches pad less and stay in cache (measured: benchmarks/RESULTS.md)
 
 
@@ -64,7 +64,7 @@ def check_precision(value: str, name: str = "precision") -> str:
 
 
 def default_precision() -> str:
-    """``STANCEKIT_PRECISION`` (auto, fp32 or bf16), ``auto`` when unset."""
+    """``STANCEKIT_PRECISION`` (auto, fp32, bf16 or int8), ``auto`` when unset."""
     return check_precision(os.environ.get("STANCEKIT_PRECISION", "auto"), "STANCEKIT_PRECISION")
 
 
@@ -101,17 +101,22 @@ def grad_scaler(device, precision: str = "auto"):
 
 
 def effective_precision(device, precision: str = "auto") -> str:
-    """The precision a forward pass really runs in: ``fp32``, ``bf16`` or ``fp16``.
+    """The precision a forward pass really runs in: ``fp32``, ``bf16``, ``fp16`` or ``int8``.
 
     ``auto`` is the fastest precision that keeps the labels: bf16 autocast on CUDA devices that compute
     it natively (fp16 otherwise, with loss scaling when training: :func:`grad_scaler`), and on CPUs that
     compute bf16 natively (AVX512-BF16 or AMX; measured 1.66x the fp32 throughput here, with the same
     VAST macro-F1: benchmarks/RESULTS.md); fp32 on other CPUs.
     ``bf16`` asks for bf16 autocast on any device; ``fp32`` turns autocast off everywhere (bit-exact
-    results, for reproducing a run on another machine).
+    results, for reproducing a run on another machine). ``int8`` is for inference on CPU only: the
+    linear layers' weights in int8 with activations quantised on the fly (:func:`quantize_int8`); on a
+    GPU it means ``auto``.
     """
-    if check_precision(precision) == "fp32":
+    precision = check_precision(precision)
+    if precision == "fp32":
         return "fp32"
+    if precision == "int8":
+        return "int8" if device.type == "cpu" else effective_precision(device, "auto")
     if device.type == "cuda":
         return "bf16" if cuda_has_bf16(device) else "fp16"
     if device.type == "cpu" and (precision == "bf16" or cpu_has_bf16()):
@@ -119,12 +124,24 @@ def effective_precision(device, precision: str = "auto") -> str:
     return "fp32"
 
 
+def quantize_int8(model):
+    """``model`` with its ``nn.Linear`` layers dynamically quantised to int8 (CPU inference only: int8
+    weights, activations quantised per batch; the VNNI instructions of recent x86 CPUs run them)."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch announces the move of this API to torchao
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def autocast(device, precision: str = "auto") -> contextlib.AbstractContextManager:
     """Mixed-precision context for a forward pass (see :func:`effective_precision`)."""
     import torch
 
     used = effective_precision(device, precision)
-    if used == "fp32":
+    if used in ("fp32", "int8"):
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if used == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)

@@ -83,6 +83,11 @@ def train_loop(model, epoch_batches: Callable[[], Iterable[Any]], loss_fn: Calla
         sched = torch.optim.lr_scheduler.LambdaLR(optim, _budget_schedule(total, config.warmup, budget, t0))
     else:
         sched = get_linear_schedule_with_warmup(optim, int(config.warmup * total), max(1, total))
+    if dev_mod.effective_precision(device, precision) == "int8":
+        from .errors import Errors, StancekitError
+
+        raise StancekitError(Errors.E012, name="precision",
+                             detail="'int8' is for inference only; train in auto, fp32 or bf16")
     scaler = dev_mod.grad_scaler(device, precision)
     result = LoopResult(steps=0, seconds=0.0, compute_precision=dev_mod.effective_precision(device, precision))
     model.train()

@@ -38,9 +38,10 @@ class QuoteTaggerComponent:
     """spaCy component around :class:`~.tagger.AttributionTagger` (see the module doc)."""
 
     def __init__(self, nlp: Language, name: str, *, model: str, device: str = "auto", max_tokens: int = 16384,
-                 batch_size: int = 64, decoding: str = "viterbi"):
+                 batch_size: int = 64, decoding: str = "viterbi", precision: str | None = None):
         self.name = name
-        self.tagger = AttributionTagger(model, device=device, max_tokens=max_tokens, decoding=decoding)
+        self.tagger = AttributionTagger(model, device=device, max_tokens=max_tokens, decoding=decoding,
+                                        precision=precision or None)
         self.batch_size = batch_size
 
     def __call__(self, doc: Doc) -> Doc:
@@ -138,8 +139,8 @@ def _speaker(doc: Doc, resolver, att: Attribution) -> dict | None:
 @Language.factory("stancekit_quote_tagger", requires=["doc.sents", "token.dep", "doc._.stancekit_entities"],
                   assigns=["doc._.stancekit_quotes"],
                   default_config={"model": "", "device": "auto", "max_tokens": 16384, "batch_size": 64,
-                                  "decoding": "viterbi"})
+                                  "decoding": "viterbi", "precision": ""})
 def make_quote_tagger(nlp: Language, name: str, model: str, device: str, max_tokens: int,
-                      batch_size: int, decoding: str) -> QuoteTaggerComponent:
+                      batch_size: int, decoding: str, precision: str) -> QuoteTaggerComponent:
     return QuoteTaggerComponent(nlp, name, model=model, device=device, max_tokens=max_tokens, batch_size=batch_size,
-                                decoding=decoding)
+                                decoding=decoding, precision=precision)
