@@ -6,7 +6,7 @@ Times, on the same documents and in the same process: (a) spaCy parsing alone, (
 Docs. Reports the overheads (b)/(a) and (c)/(a), the tagger's word pieces per second and the
 precision its passes ran in. Best of ``--repeat`` runs.
 
-    python benchmarks/bench_quote_tagger.py --model models/quotes-minilm [--data DIR] [--limit N]
+    python benchmarks/bench_quote_tagger.py --model models/quotes-minilm [--data DIR] [--limit N] [--precision int8]
 
 Documents: ``DIR/*.txt``, by default the PolNeAR dev texts (../shared, read at run time only). The
 speed does not depend on the weights, only on the architecture and window settings.
@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", default="", help="the tagger's: auto, fp32, bf16 or int8 (default: auto)")
     args = ap.parse_args()
 
     from spacy.tokens import Doc
@@ -46,7 +47,8 @@ def main() -> None:
     list(nlp.pipe(texts[:2]))  # warm up
     ent = nlp.add_pipe("stancekit_entities")
     rules = nlp.add_pipe("stancekit_quotes")
-    tagger = nlp.add_pipe("stancekit_quote_tagger", config={"model": str(args.model), "device": args.device})
+    tagger = nlp.add_pipe("stancekit_quote_tagger", config={"model": str(args.model), "device": args.device,
+                                                            "precision": args.precision})
     tagger.tagger.tag(texts[:1])  # warm up
 
     def parse() -> tuple[float, list[Doc]]:
