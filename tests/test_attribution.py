@@ -389,6 +389,21 @@ def test_pipeline_with_quotes_model_uses_the_tagger_and_resolves_speakers(traine
         assert not validate(q, "quote"), validate(q, "quote")
 
 
+
+def test_quotes_precision_reaches_the_tagger(trained):
+    import stancekit
+    from stancekit.errors import StancekitError
+    from stancekit.ner import load_spacy
+
+    folder, _ = trained
+    pipe = stancekit.load(nlp=load_spacy(), quotes_model=str(folder), quotes_precision="int8", device="cpu")
+    engine = pipe.nlp.get_pipe("stancekit_quote_tagger").tagger.engine
+    assert engine.compute_precision == "int8"
+    res = pipe(DOC, doc_id="port")                     # the quantised tiny tagger still gives records
+    assert all(DOC[q["start"]:q["end"]] == q["text"] for q in res.quotes)
+    with pytest.raises(StancekitError, match="E005"):
+        stancekit.load(nlp=load_spacy(), quotes_model=str(folder), quotes_precision="int4", device="cpu")
+
 # ---------------------------------------------------------------------------------------------
 # BRAT → CofeNet-style BIO
 # ---------------------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def build_nlp(config: Config, nlp=None):
         from .attribution import component  # noqa: F401 - registers the learned quote component
 
         nlp.add_pipe("stancekit_quote_tagger", config={"model": config.quotes_model, "device": config.device,
-                                                       "max_tokens": config.max_tokens})
+                                                       "max_tokens": config.max_tokens,
+                                                       "precision": config.quotes_precision})
     elif "stancekit_quotes" not in nlp.pipe_names and not config.quotes_model:
         nlp.add_pipe("stancekit_quotes", config={"indirect": config.indirect_quotes})
     if config.claims and "stancekit_claims" not in nlp.pipe_names:

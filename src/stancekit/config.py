@@ -61,6 +61,8 @@ class PipelineSection(Section):
     title_line: bool = True
     # a quote tagger folder (`stancekit train quotes`) in place of the quote rules; empty = rules
     quotes_model: PathStr = ""
+    # the quote tagger's precision: "" (STANCEKIT_PRECISION or auto), auto, fp32, bf16, or int8 (CPU)
+    quotes_precision: str = Field("", pattern=r"^(|auto|fp32|bf16|int8)$")
     threads: int | None = Field(None, ge=1)
     # corpus runs: spaCy worker processes, and the time budget of one document (seconds; 0 = none)
     workers: int = Field(1, ge=1)
