@@ -60,6 +60,41 @@ def test_nli_backend_runs_on_tiny_model(tiny_nli):  # noqa: F811
     check_results(be.predict(inputs()), 3)
 
 
+def test_ensemble_averages_fewshot_and_classifier(tiny_encoder, tiny_classifier, general_file, tmp_path,  # noqa: F811
+                                                   monkeypatch):
+    from stancekit.stance import ClassifierBackend, FewShotBackend, get_backend
+
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    be = get_backend("ensemble", model=str(tiny_classifier), encoder=str(tiny_encoder), device="cpu",
+                     general_data=str(general_file))
+    got = be.predict(inputs())
+    check_results(got, 3)
+    fs = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file)).predict(inputs())
+    ce = ClassifierBackend(str(tiny_classifier), device="cpu").predict(inputs())
+    for g, a, b in zip(got, fs, ce):
+        for lab in LABELS:
+            assert g["probs"][lab] == pytest.approx((a["probs"][lab] + b["probs"][lab]) / 2, abs=2e-4)
+        assert g["relevance"] == max(a["relevance"], b["relevance"])
+    assert [m["backend"] for m in be.describe()["members"]] == ["fewshot", "classifier"]
+    assert be.predict([]) == []
+
+
+def test_pipeline_builds_the_ensemble_from_config(tiny_encoder, tiny_classifier):  # noqa: F811
+    import stancekit
+    from stancekit.ner import load_spacy
+
+    pipe = stancekit.load(nlp=load_spacy(), backend="ensemble", stance_model=str(tiny_classifier),
+                          stance_encoder=str(tiny_encoder), device="cpu")
+    fewshot, classifier = pipe.backend.members
+    assert fewshot.encoder.source == str(tiny_encoder) and classifier.source == str(tiny_classifier)
+
+def test_ensemble_without_a_model_is_a_coded_error():
+    from stancekit.stance import get_backend
+
+    with pytest.raises(StancekitError) as err:
+        get_backend("ensemble", device="cpu")
+    assert err.value.code == "E012"
+
 def test_unknown_backend():
     from stancekit.stance import get_backend
 

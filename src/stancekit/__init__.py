@@ -32,7 +32,7 @@ def load(config: "str | os.PathLike[str] | None" = None, *, targets: "Sequence[s
 
     ``config`` is a path to a TOML file (or ``None`` for the defaults); ``targets`` a list of shipped
     target names or target file paths (none by default: quotes get no stance); ``backend`` a stance
-    backend name (``fewshot``, ``nli``, ``classifier``); ``nlp`` an already loaded spaCy pipeline.
+    backend name (``fewshot``, ``nli``, ``classifier``, ``ensemble``); ``nlp`` an already loaded spaCy pipeline.
     Other keyword arguments override configuration keys by flat name (``min_claim_score=0.6``) or as
     ``**{"section.key": value}``. Every value is validated strictly when the pipeline is built (no
     string-to-number coercion): a wrong type or unknown key raises ``StancekitError`` E005 naming the key.

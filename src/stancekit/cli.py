@@ -57,8 +57,8 @@ def run(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Configuration TOML (overrides configs/default.toml)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Documents per batch."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="Stance backend: fewshot, nli or classifier."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model id or folder for the nli/classifier backend."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Stance backend: fewshot, nli, classifier or ensemble (fewshot + a classifier --model)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model id or folder for the nli/classifier/ensemble backend."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="fewshot: sentence encoder, e.g. all-mpnet-base-v2 "
                                                                   "(the mpnet extra; more accurate, slower)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
@@ -321,8 +321,8 @@ def eval_cofenet_bio(
 def eval_stance(
     data: Path = typer.Option(..., "--data", help="Test data file."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="semeval, vast or jsonl."),
-    backend: str = typer.Option("fewshot", "--backend", help="fewshot, nli or classifier."),
-    model: Optional[str] = typer.Option(None, "--model", help="Trained model folder or hub id (classifier/nli)."),
+    backend: str = typer.Option("fewshot", "--backend", help="fewshot, nli, classifier or ensemble."),
+    model: Optional[str] = typer.Option(None, "--model", help="Trained model folder or hub id (classifier/nli/ensemble)."),
     shots: Optional[int] = typer.Option(None, "--shots", help="Labelled examples per class and target for fewshot."),
     train: Optional[Path] = typer.Option(None, "--train", help="File to draw --shots examples from."),
     train_format: Optional[str] = typer.Option(None, "--train-format", help="Format of --train (default: --format)."),
@@ -335,7 +335,7 @@ def eval_stance(
                                                     "for the rows whose target is its name, id, file stem or an "
                                                     "alias (aliases, keywords and examples count as in a run). "
                                                     "Other rows keep their target text as a free-text target."),
-    encoder: Optional[str] = typer.Option(None, "--encoder", help="fewshot: sentence encoder (all-mpnet-base-v2, "
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="fewshot/ensemble: sentence encoder (all-mpnet-base-v2, "
                                                                   "a folder or hub id; default the bundled MiniLM)."),
 ):
     """Macro-F1, per-class and per-target F1, confusion matrix (SemEval F_avg, VAST splits)."""
@@ -498,7 +498,7 @@ def bench_stance_cmd(
     backend: Optional[str] = typer.Option(None, "--backend",
                                           help="Time a whole stance backend's predict instead (fewshot: encoding, "
                                                "head, relevance), e.g. the default."),
-    encoder: Optional[str] = typer.Option(None, "--encoder", help="With --backend fewshot: its sentence encoder."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="With --backend fewshot or ensemble: its sentence encoder."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write results as JSON."),
 ):
     """Pairs/s and peak memory: the engine vs a naive loop vs the transformers pipeline; with --backend,

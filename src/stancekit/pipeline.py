@@ -70,9 +70,9 @@ class Pipeline:
 
                 threads = spare_cores(cfg.workers)
             options = {"device": cfg.device, "max_tokens": cfg.max_tokens, "threads": threads}
-            if cfg.stance_backend == "fewshot":
+            if cfg.stance_backend in ("fewshot", "ensemble"):
                 options["encoder"] = cfg.stance_encoder or None
-            elif cfg.stance_model:
+            if cfg.stance_backend != "fewshot" and cfg.stance_model:
                 options["model"] = cfg.stance_model
             self._backend = get_backend(cfg.stance_backend, **options)
         return self._backend

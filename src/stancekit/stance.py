@@ -11,6 +11,7 @@ Backends are registered by name and chosen in configuration:
   (they may name the speaker); the entailment label is read from the model config.
 * ``classifier``: any sequence-classification model fine-tuned on (text, target) pairs, such as one
   trained with ``stancekit train stance``.
+* ``ensemble``: ``fewshot`` and a ``classifier`` together, the mean of their probabilities.
 
 Every backend returns, per input, the label, its probability, the three class probabilities and a
 relevance score in 0..1. An input unrelated to the target is pulled toward neutral in proportion to
@@ -676,6 +677,41 @@ class ClassifierBackend(StanceBackend):
         for x, p in zip(inputs, probs):
             rel = max(lexical_relevance(x.target, x.text, x.context), 1.0 - float(p[2]))
             out.append(_result(p, rel))
+        return out
+
+
+@register_backend("ensemble")
+class EnsembleBackend(StanceBackend):
+    """``fewshot`` and a trained ``classifier`` (``model``) together: the mean of their three class
+    probabilities, and the larger of their relevances.
+
+    The two read a quote differently (frozen embeddings of text and target beside each other, against a
+    model that reads the pair together), so their errors differ: with a MiniLM cross-encoder trained on the
+    general set alone, the mean beat both on the team's stance dev set, VAST and SemEval (numbers in
+    ``benchmarks/RESULTS.md``). It costs both backends' time.
+    """
+
+    name = "ensemble"
+
+    def __init__(self, model: str | None = None, *, encoder: str | None = None, device: str = "auto",
+                 max_tokens: int = 16384, threads: int | None = None, **fewshot_options):
+        if not model:
+            raise StancekitError(Errors.E012, name="the ensemble backend",
+                                 detail="needs a trained classifier folder ([stance] model, --model)")
+        self.members = (FewShotBackend(encoder, device=device, max_tokens=max_tokens, threads=threads,
+                                       **fewshot_options),
+                        ClassifierBackend(model, device=device, max_tokens=max_tokens, threads=threads))
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "members": [m.describe() for m in self.members]}
+
+    def predict(self, inputs: Sequence[StanceInput]) -> list[dict]:
+        if not inputs:
+            return []
+        out = []
+        for rows in zip(*(m.predict(inputs) for m in self.members)):
+            probs = np.mean([[r["probs"][lab] for lab in LABELS] for r in rows], axis=0)
+            out.append(_result(probs, max(r["relevance"] for r in rows)))
         return out
 
 

@@ -84,7 +84,7 @@ def make_backend(backend: str, *, model: str | None = None, device: str = "auto"
 
     if model and backend == "fewshot":
         backend = "classifier"  # `eval --model PATH` scores a trained model folder
-    if backend in ("classifier", "nli") and model:
+    if backend in ("classifier", "nli", "ensemble") and model:
         options["model"] = model
     return get_backend(backend, device=device, threads=threads, **options)
 
@@ -162,8 +162,9 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
                 t.examples = examples.get(r.target, [])
             t.id = f"t{len(targets)}_{t.id}"[:60]  # ids stay unique even when names differ only in punctuation
             targets[r.target] = t
-    if encoder and (backend != "fewshot" or model):
-        raise StancekitError(Errors.E012, name="--encoder", detail="is for the fewshot backend (a --model has its own)")
+    if encoder and not (backend == "ensemble" or backend == "fewshot" and not model):
+        raise StancekitError(Errors.E012, name="--encoder",
+                             detail="is for the fewshot and ensemble backends (a --model has its own)")
     be = backend_obj or make_backend(backend, model=model, device=device, threads=threads,
                                      **({"encoder": encoder} if encoder else {}))
     preds = be.predict([StanceInput(text=r.text, target=targets[r.target]) for r in rows])
