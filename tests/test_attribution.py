@@ -389,7 +389,6 @@ def test_pipeline_with_quotes_model_uses_the_tagger_and_resolves_speakers(traine
         assert not validate(q, "quote"), validate(q, "quote")
 
 
-
 def test_quotes_precision_reaches_the_tagger(trained):
     import stancekit
     from stancekit.errors import StancekitError
@@ -403,6 +402,7 @@ def test_quotes_precision_reaches_the_tagger(trained):
     assert all(DOC[q["start"]:q["end"]] == q["text"] for q in res.quotes)
     with pytest.raises(StancekitError, match="E005"):
         stancekit.load(nlp=load_spacy(), quotes_model=str(folder), quotes_precision="int4", device="cpu")
+
 
 # ---------------------------------------------------------------------------------------------
 # BRAT → CofeNet-style BIO

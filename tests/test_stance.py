@@ -88,12 +88,14 @@ def test_pipeline_builds_the_ensemble_from_config(tiny_encoder, tiny_classifier)
     fewshot, classifier = pipe.backend.members
     assert fewshot.encoder.source == str(tiny_encoder) and classifier.source == str(tiny_classifier)
 
+
 def test_ensemble_without_a_model_is_a_coded_error():
     from stancekit.stance import get_backend
 
     with pytest.raises(StancekitError) as err:
         get_backend("ensemble", device="cpu")
     assert err.value.code == "E012"
+
 
 def test_unknown_backend():
     from stancekit.stance import get_backend

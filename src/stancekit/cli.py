@@ -57,7 +57,8 @@ def run(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Configuration TOML (overrides configs/default.toml)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Documents per batch."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="Stance backend: fewshot, nli, classifier or ensemble (fewshot + a classifier --model)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Stance backend: fewshot, nli, classifier or "
+                                                                  "ensemble (fewshot + a classifier --model)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model id or folder for the nli/classifier/ensemble backend."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="fewshot: sentence encoder, e.g. all-mpnet-base-v2 "
                                                                   "(the mpnet extra; more accurate, slower)."),

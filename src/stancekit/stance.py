@@ -687,7 +687,8 @@ class EnsembleBackend(StanceBackend):
 
     The two read a quote differently (frozen embeddings of text and target beside each other, against a
     model that reads the pair together), so their errors differ: with a MiniLM cross-encoder trained on the
-    general set alone, the mean beat both on the team's stance dev set, VAST and SemEval (numbers in
+    general set alone, the mean beat ``fewshot`` on the team's stance dev set, VAST and SemEval, and the
+    cross-encoder alone on VAST, where many texts are unrelated to their target (numbers in
     ``benchmarks/RESULTS.md``). It costs both backends' time.
     """
 
