@@ -10,8 +10,9 @@ What it does for a list of inputs (single texts or (text, text) pairs):
 * the next batch is collated (and pinned, on CUDA) on a worker thread while the model runs the current one;
 * the model runs under ``torch.inference_mode()`` with bf16/fp16 autocast on CUDA and bf16 autocast on
   CPUs that compute bf16 natively (``precision="auto"``; ``"fp32"`` or ``STANCEKIT_PRECISION=fp32`` for
-  bit-exact fp32; ``"int8"`` quantises the linear layers for CPU inference), pinned memory and non-blocking copies (:mod:`stancekit.device`); on CPU the token
-  budget is capped at ``device.CPU_MAX_TOKENS``;
+  bit-exact fp32; ``"int8"`` quantises the linear layers for CPU inference), pinned memory and
+  non-blocking copies (:mod:`stancekit.device`); on CPU the token budget is capped at
+  ``device.CPU_MAX_TOKENS``;
 * a batch that runs out of memory is split in two and retried, down to single items: no item is lost;
 * outputs come back in the original order.
 
@@ -80,7 +81,7 @@ class InferenceEngine:
         # on CPU the budget is capped: smaller batches pad less and run faster there
         self.max_tokens = min(max_tokens, dev.CPU_MAX_TOKENS) if self.device.type == "cpu" else max_tokens
         self.precision = precision or dev.default_precision()
-        #: what the forward passes really run in (``fp32``, ``bf16`` or ``fp16``)
+        #: what the forward passes really run in (``fp32``, ``bf16``, ``fp16`` or ``int8``)
         self.compute_precision = dev.effective_precision(self.device, self.precision)
         if self.compute_precision == "int8":
             self.model = dev.quantize_int8(self.model)
