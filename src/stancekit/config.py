@@ -25,6 +25,7 @@ from typing import Annotated, Any, Mapping
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from .device import PRECISIONS
 from .errors import Errors, StancekitError
 from .resources import configs_dir, read_toml
 
@@ -62,7 +63,7 @@ class PipelineSection(Section):
     # a quote tagger folder (`stancekit train quotes`) in place of the quote rules; empty = rules
     quotes_model: PathStr = ""
     # the quote tagger's precision: "" (STANCEKIT_PRECISION or auto), auto, fp32, bf16, or int8 (CPU)
-    quotes_precision: str = Field("", pattern=r"^(|auto|fp32|bf16|int8)$")
+    quotes_precision: str = Field("", pattern=f"^(|{'|'.join(PRECISIONS)})$")
     threads: int | None = Field(None, ge=1)
     # corpus runs: spaCy worker processes, and the time budget of one document (seconds; 0 = none)
     workers: int = Field(1, ge=1)
