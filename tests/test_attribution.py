@@ -194,6 +194,40 @@ def test_windows_overlap_cover_and_start_at_sentences():
     assert all(w.last - w.first <= 8 for w in windows)
 
 
+def test_paragraph_windows_stand_alone_and_begin_their_spans(tmp_path):
+    """``paragraphs=True`` adds each paragraph as a window of its own; a content that runs in from the
+    paragraph before starts there with B-, while the document's window keeps it I-. A paragraph that
+    does not end a sentence ("He added:") runs on into the next."""
+    from transformers import AutoTokenizer
+
+    from stancekit.attribution.data import AttributionDoc, encode_document, paragraph_ranges
+
+    text = ("Ravi Shah said the port would reopen soon.\n\n“The ships are waiting.\n\n"
+            "The crews are ready,” he said.\n\nHe added:\n\nthe plan is final.")
+    content = "The ships are waiting.\n\nThe crews are ready"
+    a = text.index(content)
+    doc = AttributionDoc("p", text, [RoleSpan(a, a + len(content), "content")])
+    tok = AutoTokenizer.from_pretrained(build_base(tmp_path / "base", text=text))
+    enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = [tuple(o) for o in enc["offset_mapping"]]
+    paras = [text[offsets[f][0]:offsets[last - 1][1]] for f, last in paragraph_ranges(text, offsets)]
+    assert paras == ["Ravi Shah said the port would reopen soon.", "“The ships are waiting.",
+                     "The crews are ready,” he said.", "He added:\n\nthe plan is final."]
+    whole = encode_document(tok, doc, max_length=64, stride=8)
+    both = encode_document(tok, doc, max_length=64, stride=8, paragraphs=True)
+    assert len(whole) == 1 and both[0] == whole[0] and len(both) == 1 + len(paras)
+    names = [[LABELS[k] for k in f["labels"][1:-1]] for f in both]
+    third = tok("The crews are ready,” he said.", add_special_tokens=False)["input_ids"]
+    assert both[3]["input_ids"][1:-1] == third
+    assert names[3][0] == "B-content" and names[3][1] == "I-content"
+    k = [t for t, (x, _) in enumerate(offsets) if x == text.index("The crews")][0]
+    assert names[0][k] == "I-content"                       # the document window keeps the span whole
+    assert set(names[1]) == {"O"} and names[2][:2] == ["O", "B-content"]   # “ | The ships …
+    short = encode_document(tok, doc, max_length=12, stride=4, paragraphs=True)  # long paragraphs stay out
+    assert all(len(f["input_ids"]) <= 12 for f in short)
+    assert len(short) < len(encode_document(tok, doc, max_length=12, stride=4)) + len(paras)
+
+
 def test_stitch_keeps_the_most_central_window():
     seen: dict = {}
     a = np.eye(len(LABELS))[[1, 2, 2, 2]]  # window A says B-source I-source ...
@@ -326,6 +360,31 @@ def test_reloaded_tagger_gives_the_same_predictions(trained):
     la = first.engine.run([DOC[:60]], stack=False)[0]
     lb = second.engine.run([DOC[:60]], stack=False)[0]
     assert np.allclose(la, lb)
+
+
+def test_a_shallower_tagger_from_a_trained_one(trained, tmp_path):
+    """``layers`` keeps the first N layers of the base; the saved folder reloads at that depth, the
+    card says so, and fine-tuning the cut tagger recovers the training sentences."""
+    from stancekit.attribution.tagger import AttributionTagger
+    from stancekit.attribution.train import train_tagger
+    from stancekit.errors import StancekitError
+
+    folder, _ = trained
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in _gold_rows()), encoding="utf-8")
+    common = dict(fmt="sample", base=str(folder), batch_size=8, lr=5e-3, max_length=20, stride=6, device="cpu",
+                  precision="fp32", threads=1)
+    meta = train_tagger(gold, out=tmp_path / "one", epochs=40, layers=1, **common)
+    assert meta["layers"] == {"kept": 1, "of": 2}
+    assert json.loads((tmp_path / "one" / "config.json").read_text())["num_hidden_layers"] == 1
+    assert "first 1 of its 2 layers" in (tmp_path / "one" / "README.md").read_text()
+    shallow = AttributionTagger(tmp_path / "one", device="cpu")
+    assert len(shallow.engine.model.base_model.encoder.layer) == 1
+    assert _spans(shallow.tag([DOC])[0]) == GOLD_SET
+    for bad in (0, 3):
+        with pytest.raises(StancekitError) as err:
+            train_tagger(gold, out=tmp_path / "bad", epochs=1, layers=bad, **common)
+        assert err.value.code == "E012" and "layers" in str(err.value)
 
 
 def test_not_a_tagger_folder_is_a_coded_error(tmp_path):

@@ -441,6 +441,10 @@ def train_quotes_cmd(
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N training documents."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Stop training after N minutes."),
+    layers: Optional[int] = typer.Option(None, "--layers", help="Keep only the base's first N transformer layers "
+                                                              "(a smaller, faster tagger)."),
+    paragraphs: bool = typer.Option(False, "--paragraphs", help="Also train on each paragraph alone (short inputs, "
+                                                               "sentence-level benchmarks)."),
 ):
     """Fine-tune a quote tagger (BIO source / cue / content); writes safetensors, tokenizer, card."""
     from .attribution.train import train_tagger
@@ -451,7 +455,7 @@ def train_quotes_cmd(
     _report(lambda: train_tagger(data, fmt=fmt, base=base, out=out, dev=dev, epochs=epochs, batch_size=batch_size,
                                  lr=lr, max_length=max_length, stride=stride, device=device, precision=precision,
                                  seed=seed, threads=threads, limit=limit, time_budget_min=time_budget,
-                                 progress=progress))
+                                 layers=layers, paragraphs=paragraphs, progress=progress))
 
 
 @train_app.command("claims")

@@ -194,17 +194,45 @@ def token_labels(offsets: Sequence[tuple[int, int]], spans: Sequence[RoleSpan]) 
     return out
 
 
-def encode_document(tokenizer, doc: AttributionDoc, *, max_length: int, stride: int) -> list[dict]:
+def paragraph_ranges(text: str, offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Word pieces ``[first, last)`` of each paragraph: a paragraph starts after a blank line, unless
+    the text before it does not end a sentence ("He added:"), where it runs on."""
+    out, first = [], 0
+    for k in range(1, len(offsets)):
+        end = offsets[k - 1][1]
+        if re.search(r"\n\s*\n", text[end:offsets[k][0]]) and _SENT_END.search(text[max(0, end - 4):end]):
+            out.append((first, k))
+            first = k
+    if offsets:
+        out.append((first, len(offsets)))
+    return out
+
+
+def encode_document(tokenizer, doc: AttributionDoc, *, max_length: int, stride: int,
+                    paragraphs: bool = False) -> list[dict]:
     """Training features of one document: one dict per window with ``input_ids`` (with the
-    tokenizer's special tokens) and ``labels`` (-100 on special tokens)."""
+    tokenizer's special tokens) and ``labels`` (-100 on special tokens).
+
+    ``paragraphs`` adds every paragraph that fits one window, alone, as a window of its own (a span
+    that runs in from the paragraph before starts there with ``B-``): the tagger then also sees
+    inputs as short as one paragraph, the unit a sentence-level benchmark or a one-paragraph user
+    gives it, besides the long windows of whole documents."""
     enc = tokenizer(doc.text, add_special_tokens=False, return_offsets_mapping=True)
     ids, offsets = enc["input_ids"], [tuple(o) for o in enc["offset_mapping"]]
     labels = token_labels(offsets, doc.spans)
     head, tail = special_affixes(tokenizer)
+    size = max_length - len(head) - len(tail)
+    ranges = [(w.first, w.last, False) for w in make_windows(doc.text, offsets, size, stride)]
+    if paragraphs:
+        ranges += [(a, b, True) for a, b in paragraph_ranges(doc.text, offsets)
+                   if b - a <= size and (a, b, False) not in ranges]
     feats = []
-    for w in make_windows(doc.text, offsets, max_length - len(head) - len(tail), stride):
-        feats.append({"input_ids": head + ids[w.first:w.last] + tail,
-                      "labels": [-100] * len(head) + labels[w.first:w.last] + [-100] * len(tail)})
+    for first, last, alone in ranges:
+        lab = labels[first:last]
+        if alone and lab and LABELS[lab[0]].startswith("I-"):
+            lab = [LABELS.index("B-" + LABELS[lab[0]][2:])] + lab[1:]
+        feats.append({"input_ids": head + ids[first:last] + tail,
+                      "labels": [-100] * len(head) + lab + [-100] * len(tail)})
     return feats
 
 

@@ -55,6 +55,7 @@ def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str 
                  batch_size: int = 16, lr: float = 5e-5, max_length: int = 256, stride: int = 64,
                  device: str = "auto", precision: str | None = None, seed: int = 13,
                  threads: int | None = None, limit: int | None = None, time_budget_min: float | None = None,
+                 layers: int | None = None, paragraphs: bool = False,
                  progress: Callable[[dict], None] | None = None, log_every: int = 20) -> dict:
     """Train a tagger on ``data`` and write it to ``out`` (see the module doc). Returns the metadata.
 
@@ -78,9 +79,11 @@ def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str 
     if not docs:
         raise StancekitError(Errors.E001, path=data)
     tokenizer, model = load_hf(resolve_source(base), task="token-classification", num_labels=len(LABELS))
+    base_layers = keep_layers(model, layers) if layers is not None else None
     model.config.id2label = dict(enumerate(LABELS))
     model.config.label2id = {lab: i for i, lab in enumerate(LABELS)}
-    feats = [f for d in docs for f in encode_document(tokenizer, d, max_length=max_length, stride=stride)]
+    feats = [f for d in docs for f in encode_document(tokenizer, d, max_length=max_length, stride=stride,
+                                                        paragraphs=paragraphs)]
     lengths = [len(f["input_ids"]) for f in feats]
     model.to(dev_device)
     steps_per_epoch = math.ceil(len(feats) / batch_size)
@@ -117,7 +120,9 @@ def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str 
     tokenizer.save_pretrained(out)
     meta = {
         "kind": "stancekit-quote-tagger", "labels": list(LABELS), "max_length": max_length, "stride": stride,
-        "base": str(base), "data": {"path": str(data), "format": fmt, "documents": len(docs),
+        "paragraph_windows": paragraphs,
+        "base": str(base), "layers": {"kept": model.config.num_hidden_layers, "of": base_layers} if base_layers else None,
+        "data": {"path": str(data), "format": fmt, "documents": len(docs),
                                     "windows": len(feats), "tokens": sum(lengths)},
         "training": {"epochs": epochs, "steps": step, "total_steps": total, "batch_size": batch_size, "lr": lr,
                      "seed": seed, "device": str(dev_device), "precision": loop.compute_precision,
@@ -133,6 +138,26 @@ def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str 
         meta["dev"] = evaluate_tagger(out, dev, fmt=dev_fmt or fmt, device=device)
         _write_meta(out, meta)
     return meta
+
+
+def keep_layers(model, n: int) -> int:
+    """Cut a Hugging Face encoder model down to its first ``n`` transformer layers, in place, and set
+    ``config.num_hidden_layers`` so that the saved folder reloads at that depth. Returns the depth it
+    had. E012 when ``n`` is not between 1 and that depth or the model's layer list cannot be found."""
+    import torch
+
+    encoder = getattr(model.base_model, "encoder", None)
+    stack = next((getattr(encoder, name) for name in ("layer", "layers")
+                  if isinstance(getattr(encoder, name, None), torch.nn.ModuleList)), None)
+    if stack is None:
+        raise StancekitError(Errors.E012, name="layers",
+                             detail=f"no encoder layer list found in {type(model.base_model).__name__}")
+    depth = len(stack)
+    if not 1 <= n <= depth:
+        raise StancekitError(Errors.E012, name="layers", detail=f"{n} (the base has {depth} layers)")
+    del stack[n:]
+    model.config.num_hidden_layers = n
+    return depth
 
 
 def _write_meta(out: Path, meta: dict) -> None:
@@ -198,10 +223,12 @@ def model_card(meta: dict) -> str:
         "A token tagger for attribution (BIO over source / cue / content), trained with "
         "`stancekit train quotes`. Use it with `stancekit run --quotes-model DIR` or "
         "`[pipeline] quotes_model = \"DIR\"`.", "",
-        f"- Base model: `{meta['base']}`",
+        f"- Base model: `{meta['base']}`"
+        + (f", first {meta['layers']['kept']} of its {meta['layers']['of']} layers" if meta.get("layers") else ""),
         f"- Training data: `{data['path']}` (format `{data['format']}`): {data['documents']} documents, "
         f"{data['windows']} windows, {data['tokens']} word pieces",
-        f"- Windows: {meta['max_length']} word pieces, stride {meta['stride']}",
+        f"- Windows: {meta['max_length']} word pieces, stride {meta['stride']}"
+        + ("; each paragraph also as a window of its own" if meta.get("paragraph_windows") else ""),
         f"- Training: {tr['steps']}/{tr['total_steps']} steps ({tr['epochs']} epochs asked), batch {tr['batch_size']}, "
         f"lr {tr['lr']}, seed {tr['seed']}, {tr['device']} {tr['precision']}, {tr['threads']} threads, "
         f"{tr['seconds']} s ({tr['seconds_per_epoch']} s per epoch, {tr['tokens_per_s']} tokens/s)"
