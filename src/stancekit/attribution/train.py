@@ -120,10 +120,10 @@ def train_tagger(data: str | Path, *, fmt: str = "polnear", base: str, out: str 
     tokenizer.save_pretrained(out)
     meta = {
         "kind": "stancekit-quote-tagger", "labels": list(LABELS), "max_length": max_length, "stride": stride,
-        "paragraph_windows": paragraphs,
-        "base": str(base), "layers": {"kept": model.config.num_hidden_layers, "of": base_layers} if base_layers else None,
-        "data": {"path": str(data), "format": fmt, "documents": len(docs),
-                                    "windows": len(feats), "tokens": sum(lengths)},
+        "paragraph_windows": paragraphs, "base": str(base),
+        "layers": {"kept": model.config.num_hidden_layers, "of": base_layers} if base_layers else None,
+        "data": {"path": str(data), "format": fmt, "documents": len(docs), "windows": len(feats),
+                 "tokens": sum(lengths)},
         "training": {"epochs": epochs, "steps": step, "total_steps": total, "batch_size": batch_size, "lr": lr,
                      "seed": seed, "device": str(dev_device), "precision": loop.compute_precision,
                      "threads": torch.get_num_threads(), "seconds": round(train_s, 1),
