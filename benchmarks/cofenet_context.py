@@ -2,7 +2,7 @@
 sentence-level protocol comes from seeing one paragraph at a time.
 
 The CofeNet file (``valid.txt``) holds PolNeAR dev cut into paragraph instances. This script rebuilds the
-instances of each dev article with the project's converter (:func:`stancekit.attribution.cofenet._instances`,
+instances of each dev article with the project's converter (:func:`stancekit.attribution.cofenet.instances`,
 character offsets included), aligns them to the file's instances of the same article on their tokens, and
 scores the tagger's own spans (as ``exact_tagger_spans`` of ``stancekit eval quotes --format cofenet``) two
 ways on the aligned instances:
@@ -21,7 +21,6 @@ The evaluation data is read from ``../shared`` at run time only.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 from pathlib import Path
 
@@ -29,9 +28,9 @@ DEFAULT = Path(__file__).resolve().parents[1] / "../shared/eval-data"
 
 
 def main() -> None:
-    from stancekit.attribution.cofenet import _instances
+    from stancekit.attribution.cofenet import align_instances, instances, polnear_articles, read_cofenet
     from stancekit.attribution.tagger import AttributionTagger
-    from stancekit.evaluate.quotes import Counts, bio_spans, char_to_tokens, join_tokens
+    from stancekit.evaluate.quotes import Counts, _cofenet_tagger_spans, bio_spans, char_to_tokens, join_tokens
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, required=True, help="quote tagger folder")
@@ -41,58 +40,41 @@ def main() -> None:
     args = ap.parse_args()
 
     tagger = AttributionTagger(args.model, device=args.device)
-    reference: dict[str, list[dict]] = {}
-    with (args.data / "polnear-cofenet-bio" / "valid.txt").open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                reference.setdefault(row["id"], []).append(row)
-    folder = args.data / "polnear" / "dev"
-    articles = []
-    for ann in sorted((folder / "attributions").glob("*.ann")):
-        text_path = folder / "text" / f"{ann.stem.rsplit('_', 1)[0]}.txt"
-        if text_path.exists():
-            articles.append((ann.stem, text_path.read_text(encoding="utf-8")))
-
-    whole = tagger.tag([text for _, text in articles])
+    reference = read_cofenet(args.data / "polnear-cofenet-bio" / "valid.txt")
+    articles = list(polnear_articles(args.data / "polnear" / "dev"))
+    whole = tagger.tag([text for _, text, _ in articles])
     aligned = []  # (reference row, our instance's tokens with offsets, the article's spans)
-    for (key, text), spans in zip(articles, whole):
-        rows, ours = reference.get(key, []), _instances(text)
-        matcher = difflib.SequenceMatcher(None, [tuple(r["tokens"]) for r in rows],
-                                          [tuple(t for t, _, _ in toks) for toks in ours], autojunk=False)
-        for block in matcher.get_matching_blocks():
-            aligned += [(rows[block.a + k], ours[block.b + k], spans) for k in range(block.size)]
-    texts = [join_tokens(row["tokens"]) for row, _, _ in aligned]
-    alone = tagger.tag([text for text, _ in texts])
+    for (key, text, _), spans in zip(articles, whole):
+        rows, ours = reference.get(key, []), instances(text)
+        pairs = align_instances([r["tokens"] for r in rows], [[t for t, _, _ in toks] for toks in ours])
+        aligned += [(rows[i], ours[j], spans) for i, j in pairs]
+    rows = [row for row, _, _ in aligned]
+    texts = [join_tokens(row["tokens"]) for row in rows]
 
     roles = ("source", "cue", "content")
-    scores = {"instance alone": {r: Counts() for r in roles}, "document context": {r: Counts() for r in roles}}
-    for (row, toks, spans), (_, offs), own in zip(aligned, texts, alone):
+    alone = _cofenet_tagger_spans(tagger, rows, texts)  # each instance's text by itself, as `eval quotes` scores it
+    context = {r: Counts() for r in roles}
+    for row, toks, spans in aligned:
         gold = bio_spans(row["labels"])
         a, b = toks[0][1], toks[-1][2]
         tok_offsets = [(s, e) for _, s, e in toks]
-        predicted = {"instance alone": {r: set() for r in roles}, "document context": {r: set() for r in roles}}
-        for s in own:
-            span = char_to_tokens(offs, s.start, s.end)
-            if span is not None and s.role in roles:
-                predicted["instance alone"][s.role].add(span)
+        predicted: dict[str, set] = {r: set() for r in roles}
         for s in spans:
             if s.role in roles and s.start < b and a < s.end:
                 span = char_to_tokens(tok_offsets, max(s.start, a), min(s.end, b))
                 if span is not None:
-                    predicted["document context"][s.role].add(span)
-        for mode, counts in scores.items():
-            for r in roles:
-                counts[r].add(len(gold[r] & predicted[mode][r]), len(predicted[mode][r]), len(gold[r]))
+                    predicted[s.role].add(span)
+        for r in roles:
+            context[r].add(len(gold[r] & predicted[r]), len(predicted[r]), len(gold[r]))
     out = {"model": str(args.model), "instances": sum(len(v) for v in reference.values()),
            "instances_aligned": len(aligned),
-           "exact_f1": {mode: {r: c.scores() for r, c in counts.items()} for mode, counts in scores.items()}}
+           "exact_f1": {"instance alone": {r: alone[r] for r in roles},
+                        "document context": {r: c.scores() for r, c in context.items()}}}
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({"instances_aligned": out["instances_aligned"], "instances": out["instances"]}))
     for mode, counts in out["exact_f1"].items():
         print(mode, " / ".join(f"{r} {100 * counts[r]['f1']:.1f}" for r in roles))
-
 
 if __name__ == "__main__":
     main()

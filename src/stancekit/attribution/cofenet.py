@@ -102,21 +102,45 @@ def _brat_spans(ann: str) -> list[RoleSpan]:
     return spans
 
 
+def polnear_articles(folder: str | Path) -> Iterable[tuple[str, str, Path]]:
+    """``(annotation id, article text, .ann path)`` for every ``.ann`` file of a PolNeAR split folder
+    whose article text exists, in file order (the id is the ``.ann`` file's stem, as in CofeNet's ``id``)."""
+    folder = Path(folder)
+    for ann in sorted((folder / "attributions").glob("*.ann")):
+        text_path = folder / "text" / f"{ann.stem.rsplit('_', 1)[0]}.txt"
+        if text_path.exists():
+            yield ann.stem, text_path.read_text(encoding="utf-8"), ann
+
+
+def read_cofenet(path: str | Path) -> dict[str, list[dict]]:
+    """A CofeNet file's instances, grouped by annotation ``id``, in file order."""
+    out: dict[str, list[dict]] = {}
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                out.setdefault(row["id"], []).append(row)
+    return out
+
+
+def align_instances(a: list[list[str]], b: list[list[str]]) -> list[tuple[int, int]]:
+    """Index pairs of the instances of two sequences (token lists) that are identical, in order, so
+    that one instance merged or split on one side does not shift the rest."""
+    import difflib
+
+    matcher = difflib.SequenceMatcher(None, [tuple(t) for t in a], [tuple(t) for t in b], autojunk=False)
+    return [(blk.a + k, blk.b + k) for blk in matcher.get_matching_blocks() for k in range(blk.size)]
+
+
 def brat_to_cofenet(folder: str | Path) -> list[dict]:
     """CofeNet-style instances (``tokens``, ``labels``, ``id``) for every ``.ann`` file of a PolNeAR
     split folder, paragraph by paragraph, in file order."""
-    folder = Path(folder)
     rows = []
-    for ann in sorted((folder / "attributions").glob("*.ann")):
-        stem = ann.stem.rsplit("_", 1)[0]
-        text_path = folder / "text" / f"{stem}.txt"
-        if not text_path.exists():
-            continue
-        text = text_path.read_text(encoding="utf-8")
+    for key, text, ann in polnear_articles(folder):
         spans = _brat_spans(ann.read_text(encoding="utf-8"))
-        for toks in _instances(text):
+        for toks in instances(text):
             inside = [s for s in spans if s.start < toks[-1][2] and toks[0][1] < s.end]
-            rows.append({"tokens": [t for t, _, _ in toks], "labels": bio_labels(toks, inside), "id": ann.stem})
+            rows.append({"tokens": [t for t, _, _ in toks], "labels": bio_labels(toks, inside), "id": key})
     return rows
 
 
@@ -133,7 +157,7 @@ def _ends_sentence(toks: list[tuple[str, int, int]]) -> bool:
     return toks[k][0] in _FINAL
 
 
-def _instances(text: str) -> list[list[tuple[str, int, int]]]:
+def instances(text: str) -> list[list[tuple[str, int, int]]]:
     """Token lists of the instances of one article: its paragraphs (blank lines between them), where
     a paragraph that does not end a sentence (``7 p.m.``, ``He added:``) runs on into the next one,
     as a sentence splitter that ignores line breaks has it."""
@@ -157,14 +181,7 @@ def compare_cofenet(ours: list[dict], reference: str | Path) -> dict:
     instance sequences are aligned on their token lists (so one merged paragraph does not shift the
     rest); ``same_tokens``: reference instances with an identical instance of ours, ``same_labels``:
     those whose labels are identical too."""
-    import difflib
-
-    ref: dict[str, list[dict]] = {}
-    with Path(reference).open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                ref.setdefault(row["id"], []).append(row)
+    ref = read_cofenet(reference)
     mine: dict[str, list[dict]] = {}
     for row in ours:
         mine.setdefault(row["id"], []).append(row)
@@ -174,17 +191,14 @@ def compare_cofenet(ours: list[dict], reference: str | Path) -> dict:
     for key, rows in ref.items():
         got = mine.get(key, [])
         same_count += len(got) == len(rows)
-        a = [tuple(r["tokens"]) for r in rows]
-        b = [tuple(g["tokens"]) for g in got]
-        for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
-            for k in range(block.size):
-                r, g = rows[block.a + k], got[block.b + k]
-                same_tokens += 1
-                if r["labels"] == g["labels"]:
-                    same_labels += 1
-                elif len(examples) < 5:
-                    examples.append({"id": key, "tokens": " ".join(r["tokens"])[:200],
-                                     "reference": r["labels"][:40], "ours": g["labels"][:40]})
+        for i, j in align_instances([r["tokens"] for r in rows], [g["tokens"] for g in got]):
+            r, g = rows[i], got[j]
+            same_tokens += 1
+            if r["labels"] == g["labels"]:
+                same_labels += 1
+            elif len(examples) < 5:
+                examples.append({"id": key, "tokens": " ".join(r["tokens"])[:200],
+                                 "reference": r["labels"][:40], "ours": g["labels"][:40]})
     return {"reference_instances": n_ref, "our_instances": len(ours), "files": len(ref),
             "files_same_instance_count": same_count,
             "same_tokens": same_tokens, "same_tokens_rate": round(same_tokens / max(n_ref, 1), 4),
