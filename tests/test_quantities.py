@@ -197,3 +197,65 @@ def test_text_without_any_number_is_not_parsed_by_quantulum(monkeypatch):
     assert [q["value"] for q in parse_quantities("Seven ministers resigned.")] == [7]
     assert parse_quantities("The dam will be finished within a decade.", ref_date="2024-01-01")
     assert len(calls) == 3
+
+
+def test_quantulum_reads_only_the_words_around_each_number(monkeypatch):
+    """quantulum3's cost grows with the text it scans: it gets each number with a few words of context
+    (numbers close together share one stretch), so an "a" far from any number is not read as one."""
+    from quantulum3 import parser
+
+    from stancekit.quantities import WINDOW_AFTER, WINDOW_BEFORE, _windows
+
+    text = ("Officials counted 312 ballots on Tuesday, but the mayor then called a halt to the recount "
+            "and blamed a slew of late filings, which she said had doubled since 2019.")
+    calls = []
+    real = parser.parse
+    monkeypatch.setattr(parser, "parse", lambda t, *a, **k: calls.append(t) or real(t, *a, **k))
+    found = parse_quantities(text)
+    assert [(q["text"], q["value"], q["unit"]) for q in found] == [
+        ("312 ballots", 312, "ballot"), ("doubled", 2, None), ("2019", 2019, "year")]
+    for q in found:  # offsets are the text's, not a stretch's
+        assert text[q["start"]:q["end"]] == q["text"]
+    # "312" and "2019" are far apart: two stretches, neither holding "a halt" or "a slew"
+    assert calls == [text[a:b] for a, b in _windows(text)] and len(calls) == 2
+    assert all("a halt" not in c and "a slew" not in c for c in calls)
+    first = calls[0].split()
+    assert first[first.index("312") - 2:first.index("312")] == ["Officials", "counted"]
+    assert len(first) <= WINDOW_BEFORE + 1 + WINDOW_AFTER
+    # numbers a few words apart share a stretch; a text with none has no stretch
+    assert _windows("between 2006 and 2012") == [(0, 21)]
+    assert _windows("No figures were given.") == []
+
+
+def test_ambiguous_units_are_told_apart_by_the_whole_text(monkeypatch):
+    """quantulum3 chooses between units of one name ("pounds": money or weight) by the words of the text
+    it parses; parsing a stretch of it, it still gets the whole text for that."""
+    from quantulum3 import no_classifier
+
+    from stancekit.quantities import _windows
+
+    text = ("The bakery sold 5 pounds of flour to each family on the list, the owner told the council on "
+            "Monday evening after the market had closed for the winter.")
+    seen = []
+    real = no_classifier.disambiguate_no_classifier
+    monkeypatch.setattr(no_classifier, "disambiguate_no_classifier",
+                        lambda entities, t, lang="en_US": seen.append(t) or real(entities, t, lang))
+    found = parse_quantities(text)
+    assert [q["value"] for q in found] == [5] and "pound" in found[0]["unit"]
+    assert _windows(text) != [(0, len(text))]  # quantulum3 read a stretch ...
+    assert seen and set(seen) == {text}  # ... and told the units apart by the whole text
+
+
+@pytest.mark.parametrize("text, low, high, unit", [
+    ("The party took the district 61% to 37%, its widest margin there.", 37, 61, "percent"),
+    ("Estimates put the crowd at 1,500 to 2,000 people.", 1500, 2000, "person"),
+    ("The project ran from 2019 to 2023.", 2019, 2023, "year"),
+    ("Monthly passes would rise from $80 to $95.", 80, 95, "dollar"),
+])
+def test_ranges_with_a_sign_or_thousands_separators(text, low, high, unit):
+    """Both ends are kept (not quantulum3's middle as an approximate value), "1,500 to 2,000" is a count,
+    not a range of years. After "from" both ends are kept as a range too: "from 2 to 9 points" is a range,
+    "rise from $80 to $95" a change, and the words do not tell them apart."""
+    q = one(text)
+    assert (q["value"], q.get("value_max"), q["unit"], q["approx"]) == (low, high, unit, "range")
+    assert ("date" in q) == (unit == "year")

@@ -12,8 +12,9 @@ The steps, each one function below:
    magnitudes ("billions of dollars", "tens of thousands of people"), calendar dates
    ("September 15", "15 May 2024"), decades ("the 1980s"), deictic dates ("last year",
    "yesterday") and ratios ("nearly double", "tripled": unit None);
-2. quantulum3 finds numbers, number words, ranges and units everywhere else (its pickled unit
-   classifier is switched off: units are resolved by its rule-based disambiguation);
+2. quantulum3 finds numbers, number words, ranges and units everywhere else, reading only a few
+   words around each number (:func:`_windows`; its pickled unit classifier is switched off: units
+   are resolved by its rule-based disambiguation, over the whole text);
 3. each number is normalised: a bare four-digit number that counts nothing is a calendar year; a
    currency symbol before the number gives the unit ("US$ 40 million"); a dimensionless number takes
    the noun it counts as unit ("two soldiers" → soldier, singular by ``inflect``); "per cent" and
@@ -336,18 +337,77 @@ def _number_pattern() -> re.Pattern:
         "|".join(sorted(vocab, key=len, reverse=True)), "|".join(units)), re.IGNORECASE)
 
 
+# words of context quantulum3 gets on each side of a number: before, the approximation words and its own
+# "several/couple/some hundred" check (three words); after, the unit ("metric tons", "kilometres per hour")
+WINDOW_BEFORE, WINDOW_AFTER = 6, 8
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """The stretches of ``text`` that can hold a quantity for quantulum3: each number (digit, fraction,
+    number word, "a" + counting unit) with :data:`WINDOW_BEFORE` words before it and
+    :data:`WINDOW_AFTER` after, overlapping stretches merged; empty when there is no number. They
+    begin and end at whitespace, so no word is cut."""
+    anchors = [m.span() for m in _number_pattern().finditer(text)]
+    if not anchors:
+        return []
+    words = [m.span() for m in re.finditer(r"\S+", text)]
+    starts = [a for a, _ in words]
+    import bisect
+
+    out: list[list[int]] = []
+    for a, b in anchors:
+        i = max(0, bisect.bisect_right(starts, a) - 1 - WINDOW_BEFORE)
+        j = min(len(words) - 1, bisect.bisect_left(starts, b) - 1 + WINDOW_AFTER)
+        lo, hi = words[i][0], words[max(i, j)][1]
+        if out and lo <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(a, b) for a, b in out]
+
+
+def _parse_windows(text: str) -> list:
+    """quantulum3's parse of each :func:`_windows` stretch (its cost grows with the text it scans: a
+    claim's numbers are usually a few words of a long sentence), spans relative to ``text``."""
+    from quantulum3 import parser
+
+    found = []
+    with _units_told_apart_in(text):
+        for a, b in _windows(text):
+            for item in _safe_parse(parser, text[a:b]):
+                found.append((item, (item.span[0] + a, item.span[1] + a)))
+    return found
+
+
+@contextmanager
+def _units_told_apart_in(text: str) -> Iterator[None]:
+    """quantulum3 tells ambiguous units apart ("second": time or arc) by the words of the text it parses:
+    while it parses windows, it is given the whole ``text`` for that, as when it parsed the whole text."""
+    from quantulum3 import no_classifier
+
+    rule = no_classifier.disambiguate_no_classifier
+    no_classifier.disambiguate_no_classifier = lambda entities, _window, lang="en_US": rule(entities, text, lang)
+    try:
+        yield
+    finally:
+        no_classifier.disambiguate_no_classifier = rule
+
+
+def _safe_parse(parser, text: str) -> list:
+    try:
+        return parser.parse(text)
+    except Exception:  # quantulum3 fails on some odd strings; a claim without numbers is fine
+        return []
+
+
 def _quantulum(text: str, ref: date | None) -> Iterator[dict]:
     if _number_pattern().search(text) is None:
         return
     with _rule_based_units():
         from quantulum3 import parser
 
-        try:
-            parsed = parser.parse(text)
-        except Exception:  # quantulum3 fails on some odd strings; a claim without numbers is fine
-            parsed = []
-    for item in parsed:
-        start, end = item.span
+        parsed = _parse_windows(text)
+    for item, (start, end) in parsed:
         if not text[start:end].strip():
             continue
         article = re.search(r"\d\s+an?$", text[start:end])
@@ -391,10 +451,11 @@ def _normalise(text: str, item, start: int, end: int, ref: date | None) -> dict 
     if half is not None and half.group(1).lower() + "s" in _scales():
         value = _scales()[half.group(1).lower() + "s"] / 2  # quantulum3 reads "half a million" as 1.5 million
     # ranges: quantulum3 gives the middle and a half-width
-    if item.uncertainty and re.search(r"\d\s*(?:-|–|to|and)\s*\S", surface):
-        low, high = value - item.uncertainty, value + item.uncertainty
+    if item.uncertainty and re.search(r"\d\s*(?:%|per ?cent|percent)?\s*(?:-|–|to|and)\s*\S", surface):
+        low, high = value - item.uncertainty, value + item.uncertainty  # "66% to 30%": low 30, high 66
         value, approx, extra["value_max"] = low, "range", _clean_number(high)
-        if unit_name == "dimensionless" and all(1500 <= v <= 2100 and float(v).is_integer() for v in (low, high)):
+        if unit_name == "dimensionless" and "," not in surface and \
+                all(1500 <= v <= 2100 and float(v).is_integer() for v in (low, high)):
             return _quantity(text, start, end, low, "year", "range", value_max=_clean_number(high),
                              date=f"{int(low)}/{int(high)}")
     elif item.uncertainty:
