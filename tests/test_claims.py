@@ -690,8 +690,9 @@ def test_settle_keeps_settled_claims_and_drops_those_below_their_floor():
     settled = {"text": "already", "checkworthiness": 0.9}
 
     def candidate(floor, same):
-        return {"text": unit, "checkworthiness": 0.0,
-                PENDING: {"base": float(base[0]), "unit": unit, "floor": floor, "same_span": same}}
+        return {"text": unit, "start": 100, "kind": None, "quantities": [], "checkworthiness": 0.0,
+                PENDING: {"base": float(base[0]), "unit": unit, "floor": floor, "same_span": same,
+                          "ref_date": "2024-05-01", "quantities": True}}
 
     acc = {"claims": [settled, candidate(score - 0.01, True), candidate(score + 0.01, True),
                       candidate(score - 0.01, False)],
@@ -700,6 +701,10 @@ def test_settle_keeps_settled_claims_and_drops_those_below_their_floor():
     assert [c["text"] for c in acc["claims"]] == ["already", unit, unit]
     assert acc["claims"][1]["checkworthiness"] == round(round(score, 6), 4)
     assert all(PENDING not in c for c in acc["claims"])
+    # the claims that stay get their quantities (offsets into the document) and kind
+    assert acc["claims"][1]["kind"] == "statistic"
+    pct = acc["claims"][1]["quantities"][0]
+    assert pct["value"] == 3.9 and unit[pct["start"] - 100:pct["end"] - 100] == pct["text"]
     assert acc["claim_vectors"][0] == ("k", None)
     assert acc["claim_vectors"][1][0] == encoder.key and acc["claim_vectors"][1][1].shape == (encoder.dim,)
     assert acc["claim_vectors"][2] is None  # cut span: no embedding

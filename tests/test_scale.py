@@ -94,7 +94,8 @@ def test_a_batch_of_normal_documents_is_not_cut_by_the_per_document_budget(tmp_p
     """The budget is per document: a batch of documents that each take most of it all pass."""
     corpus = _slow_corpus(tmp_path / "in")
     (corpus / "b_slow.txt").unlink()
-    pipe = fast_pipeline(extra_pipes=["test_a_bit_slow"], doc_timeout=0.5, batch_size=3)
+    # workers=0: parsed in this process, where CALLS counts the calls
+    pipe = fast_pipeline(extra_pipes=["test_a_bit_slow"], doc_timeout=0.5, batch_size=3, workers=0)
     CALLS.clear()
     manifest = run_corpus([corpus], tmp_path / "out", pipeline=pipe)
     assert manifest["counts"]["documents"] == 3 and manifest["counts"]["errors"] == 0
@@ -337,6 +338,80 @@ def test_one_worker_overlaps_the_transformer_stages_with_the_next_batch_and_keep
     assert set(pipe.timings) >= {"spacy", "stance"} and pipe.timings["stance"] > 0
 
 
+def test_a_corpus_run_parses_on_one_worker_process_with_the_same_records():
+    """``workers=1`` after start_workers (what a corpus run does): the spaCy stages run in one worker process
+    (this process's Analyser parses nothing), stance in this process with no helper thread; the records
+    and their order are those of ``workers=0``, where this process parses."""
+    docs = _docs(7)
+    in_process = fast_pipeline(backend=_ThreadRecording(), batch_size=2, workers=0)
+    expected = [r.to_dict() for r in in_process.process(docs)]
+    assert in_process.start_workers() is None and in_process.analyser.timings["spacy"] > 0  # 0: never a pool
+
+    backend = _ThreadRecording()
+    pipe = fast_pipeline(backend=backend, batch_size=2, workers=1)
+    list(pipe.process(docs[:1]))
+    assert pipe._pool is None  # the Python API starts no process for workers=1 ...
+    pipe.analyser.timings["spacy"] = 0.0
+    try:
+        pool = pipe.start_workers()  # ... a corpus run does
+        results = [r.to_dict() for r in pipe.process(docs)]
+        assert len(pool._processes) == 1
+    finally:
+        pipe.close()
+    assert results == expected
+    assert pipe.analyser.timings["spacy"] == 0.0 and pipe.timings["spacy"] > 0  # parsed in the worker
+    assert backend.threads and not any(t.startswith("stancekit-finish") for t in backend.threads)
+
+
+def test_a_corpus_run_stops_the_workers_it_started(tmp_path):
+    pipe = fast_pipeline(batch_size=2)
+    manifest = run_corpus([write_corpus(tmp_path / "in")], tmp_path / "out", pipeline=pipe)
+    assert manifest["counts"]["documents"] == 5
+    assert not pipe.workers_running and not pipe._uses_workers  # the caller's pipeline parses in-process again
+    pipe.start_workers()
+    try:  # workers the caller started are the caller's to stop
+        run_corpus([write_corpus(tmp_path / "in2")], tmp_path / "out2", pipeline=pipe)
+        assert pipe.workers_running
+    finally:
+        pipe.close()
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL") or not __import__("os").path.exists("/proc/self/stat"),
+                    reason="needs SIGKILL and /proc")
+def test_a_worker_exits_when_its_run_is_killed(tmp_path):
+    """``kill -9`` of a run: its spaCy worker does not wait for work forever (it would keep the run's memory,
+    and the terminal or pipe it shares with the run)."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    tests = Path(__file__).parent
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(tests)!r})
+        from scale_fakes import fast_pipeline
+        pipe = fast_pipeline()
+        pool = pipe.start_workers()
+        print(*[p.pid for p in pool._processes.values()], flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    workers = [int(x) for x in proc.stdout.readline().split()]
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL and len(workers) == 1
+
+    def alive(pid):  # a zombie waiting for its reaper has exited
+        stat = Path(f"/proc/{pid}/stat")
+        return stat.exists() and stat.read_text().split()[2] != "Z"
+
+    deadline = time.monotonic() + 20
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(w) for w in workers)
+
+
 def test_one_article_needs_no_helper_thread():
     backend = _ThreadRecording()
     pipe = fast_pipeline(backend=backend, batch_size=2)
@@ -400,6 +475,40 @@ def test_the_spacy_side_loads_no_transformer_and_finish_settles_the_claims():
     for r in results:
         for c in r.claims:
             assert PENDING not in c and c["checkworthiness"] >= component.floor and len(c["stances"]) == 1
+
+
+def test_quantities_parsed_at_settling_give_the_same_claims():
+    """A one-worker run leaves the candidates' quantities to the main process (``settle_quantities``): the
+    candidates carry none, and the settled claims equal those whose quantities were parsed on the spaCy side."""
+    import numpy as np
+
+    from stancekit.claims import PENDING, ClaimDetector
+    from stancekit.ingest import Document
+
+    class Encoder:
+        normalized, key = True, "stand-in|fp32"
+
+        def encode(self, texts):
+            v = np.stack([np.random.default_rng(len(t)).normal(size=384) for t in texts])
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    docs = [Document(doc_id=f"d{i}", text=t, date="2024-06-01") for i, t in enumerate([
+        "Exports rose 12 percent in 2023 to $4 billion, the highest since 2008.",
+        "Unemployment fell to 3.9% in March, the ministry said. Some 1,200 firms closed last year.",
+        "Prices will rise by 7 percent next year, the bank forecast."])]
+    out = {}
+    for later in (False, True):
+        pipe = fast_pipeline(claims=True, batch_size=4)
+        component = pipe.nlp.get_pipe("stancekit_claims")
+        component.detector = ClaimDetector()
+        component.detector._encoder = Encoder()
+        component.settle_quantities = later
+        analyses = pipe.analyse(docs)
+        candidates = [c for a in analyses for c in a["claims"]]
+        assert candidates and all(c[PENDING]["quantities"] == later for c in candidates)
+        assert any(c["quantities"] for c in candidates) != later
+        out[later] = [r.claims for r in pipe.finish(docs, analyses)]
+    assert out[True] == out[False] and any(c["quantities"] for claims in out[True] for c in claims)
 
 
 def test_the_claims_encoder_follows_the_configured_device():

@@ -4,7 +4,7 @@
 ``stancekit_quotes``, ``stancekit_claims``) over documents cut into chunks of at most ``chunk_chars``
 (:func:`split_chunks`), retries a failing or over-budget batch one document at a time, and returns plain
 dicts (no ``Doc``) with offsets relative to the whole document. It runs in the main process or in
-worker processes (``workers > 1``; the worker functions are at the end of this module).
+worker processes (a corpus run, or ``workers > 1``; the worker functions are at the end of this module).
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def build_nlp(config: Config, nlp=None):
 class Analyser:
     """The spaCy side of the pipeline: parse, entities, quotes, speakers and claims, as plain data.
 
-    It runs in the main process or in a worker process (``workers > 1``); what it returns is plain
-    data (no ``Doc``), cheap to send between processes. Documents go through
+    It runs in the main process or in a worker process (see :class:`stancekit.pipeline.Pipeline`); what
+    it returns is plain data (no ``Doc``), cheap to send between processes. Documents go through
     ``nlp.pipe(as_tuples=True)``; a batch in which a component fails is retried one document at a
     time, so one bad document costs one error record and no other document is lost.
     """
@@ -265,12 +265,34 @@ def _init_worker(analyser_or_config) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _exit_with_parent()
     config = analyser_or_config.config if isinstance(analyser_or_config, Analyser) else analyser_or_config
     _one_torch_thread(config)
     if isinstance(analyser_or_config, Analyser):
         _WORKER = analyser_or_config
     else:
         _WORKER = Analyser(build_nlp(config), config)
+    if _WORKER.claims is not None:
+        # one worker keeps the main process (transformers, records) less than busy: the claims' quantities are
+        # parsed there, for the claims that stay; with several, the main process is the one they all wait on
+        _WORKER.claims.settle_quantities = config.workers == 1
+
+
+def _exit_with_parent(poll_s: float = 1.0) -> None:
+    """A worker whose parent is gone (``kill -9`` of a run) exits within ``poll_s`` seconds instead of
+    waiting for work forever, holding the run's memory and its terminal or pipes."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="stancekit-parent-watch", daemon=True).start()
 
 
 def _one_torch_thread(config: Config) -> None:

@@ -13,8 +13,8 @@ texts alike, so that nothing is de-duplicated). It then measures, in one invocat
 ``docs_per_s`` is the run without the start; ``end_to_end_docs_per_s`` includes it. Peak RSS is the
 benchmark process's own and, separately, its largest spaCy worker's (``VmHWM``), both taken
 before spaCy alone runs (last, in its own process). The
-per-stage seconds are the manifest's: with ``workers > 1`` ``spacy`` and ``claims`` are summed over
-the worker processes (CPU seconds, not wall time).
+per-stage seconds are the manifest's: with worker processes ``spacy`` and ``claims`` are summed over
+them (CPU seconds, not wall time); with ``workers=0`` they are wall seconds of two overlapping threads.
 """
 
 from __future__ import annotations

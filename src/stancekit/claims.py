@@ -799,24 +799,34 @@ def find_claims(doc: Doc, *, doc_id: str, ref_date: str | None = None,
 
 
 def _claim_record(doc: Doc, context: _DocContext, doc_id: str, start: int, end: int, k: int, score: float,
-                  ref_date: str | None) -> dict:
+                  ref_date: str | None, *, quantities: bool = True) -> dict:
+    """One claim record; ``quantities=False`` leaves ``quantities`` empty and ``kind`` None for
+    :func:`_fill_quantities` (a deferred candidate gets them once it is settled)."""
     start, end = _claim_span(doc, start, end)
     text = doc_text(doc)[start:end]
-    quantities = [_shift_quantity(q, start) for q in parse_quantities(text, ref_date=ref_date)]
-    return {
+    rec = {
         "doc_id": doc_id,
         "claim_id": f"{doc_id}#c{start}-{end}",
         "text": text,
         "start": start,
         "end": end,
         "sentence": k,
-        "kind": claim_kind(text, quantities),
+        "kind": None,
         "claimer": claimer_of(doc, start, end, resolver=lambda: context.resolver),
-        "quantities": quantities,
+        "quantities": [],
         "entities": entities_in(doc, start, end),
         "checkworthiness": round(float(score), 4),
         "stances": [],
     }
+    if quantities:
+        _fill_quantities(rec, ref_date)
+    return rec
+
+
+def _fill_quantities(rec: dict, ref_date: str | None) -> None:
+    """A record's quantities (offsets from its ``start``) and the kind read off them."""
+    rec["quantities"] = [_shift_quantity(q, rec["start"]) for q in parse_quantities(rec["text"], ref_date=ref_date)]
+    rec["kind"] = claim_kind(rec["text"], rec["quantities"])
 
 
 # the part of a deferred candidate claim that settle_claims reads and removes
@@ -824,20 +834,22 @@ PENDING = "_pending"
 
 
 def claim_candidates(doc: Doc, units: Sequence[tuple[int, int, int]], bases: dict[int, float], *, doc_id: str,
-                     ref_date: str | None, floor: float) -> list[dict]:
+                     ref_date: str | None, floor: float, quantities: bool = True) -> list[dict]:
     """Candidate claim records of the units in ``bases`` (unit index → :meth:`ClaimDetector.bounds` base
     value): complete records but for the check-worthiness, each with a :data:`PENDING` part (the base
-    value, the unit's text to encode, whether the record's span is the unit's, the floor).
-    :func:`settle_claims` scores them and keeps those that reach the floor."""
+    value, the unit's text to encode, whether the record's span is the unit's, the floor, the article
+    date). :func:`settle_claims` scores them and keeps those that reach the floor. ``quantities=False``
+    leaves the quantities and the kind to :func:`settle_claims` too (the costliest step of a record, then
+    done only for the claims that stay, in the process that settles them)."""
     text = doc_text(doc)
     context = _DocContext(doc)
     out = []
     for j, (start, end, k) in enumerate(units):
         if j not in bases:
             continue
-        rec = _claim_record(doc, context, doc_id, start, end, k, 0.0, ref_date)
-        rec[PENDING] = {"base": bases[j], "unit": text[start:end], "floor": floor,
-                        "same_span": (rec["start"], rec["end"]) == (start, end)}
+        rec = _claim_record(doc, context, doc_id, start, end, k, 0.0, ref_date, quantities=quantities)
+        rec[PENDING] = {"base": bases[j], "unit": text[start:end], "floor": floor, "ref_date": ref_date,
+                        "same_span": (rec["start"], rec["end"]) == (start, end), "quantities": not quantities}
         out.append(rec)
     return out
 
@@ -847,8 +859,9 @@ def settle_claims(detector: ClaimDetector, analyses: Sequence[dict]) -> None:
 
     Each analysis is a dict with ``claims`` and ``claim_vectors`` (one per claim; ``(key, embedding)`` or
     None), as the pipeline's Analyser returns them; both are replaced in place: candidates below their
-    floor are dropped, the others get their check-worthiness, and their embedding when the claim's text
-    is the unit that was encoded (the stance stage then reads it instead of encoding the claim again).
+    floor are dropped, the others get their check-worthiness (and their quantities and kind when the
+    candidate left them here), and their embedding when the claim's text is the unit that was encoded (the
+    stance stage then reads it instead of encoding the claim again).
     Claims without a pending part are kept as they are. The scores equal :meth:`ClaimDetector.score_sentences`'s.
     """
     pending = [c for acc in analyses for c in acc.get("claims", ()) if PENDING in c]
@@ -871,6 +884,8 @@ def settle_claims(detector: ClaimDetector, analyses: Sequence[dict]) -> None:
                 if score < part["floor"]:
                     continue
                 c["checkworthiness"] = round(score, 4)
+                if part.get("quantities"):
+                    _fill_quantities(c, part["ref_date"])
                 v = (key, vec) if key is not None and part["same_span"] else None
             kept_claims.append(c)
             kept_vectors.append(v)
@@ -913,6 +928,9 @@ class ClaimFinder:
         # True: leave the sentence encoder to the process that runs the transformers (settle_claims);
         # the stancekit pipeline sets it while it runs, a spaCy user's pipeline gets final claims
         self.defer = False
+        # True (with defer): the candidates' quantities are parsed when they are settled, not here; a spaCy
+        # worker process sets it, so that this step runs in the main process, for the claims that stay
+        self.settle_quantities = False
         self._error_handler = None
 
     def set_error_handler(self, handler) -> None:
@@ -989,7 +1007,7 @@ class ClaimFinder:
             doc_id, ref_date = str(doc.user_data.get("doc_id", "doc")), doc.user_data.get("date")
             if deferred:
                 doc._.stancekit_claims = claim_candidates(doc, units, extra, doc_id=doc_id, ref_date=ref_date,
-                                                          floor=self.floor)
+                                                          floor=self.floor, quantities=not self.settle_quantities)
                 continue
             claims = find_claims(doc, doc_id=doc_id, ref_date=ref_date, detector=self.detector,
                                  min_score=self.min_score, scores=scores)

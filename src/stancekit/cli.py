@@ -62,10 +62,10 @@ def run(
     model: Optional[str] = typer.Option(None, "--model", help="Model id or folder for the nli/classifier/ensemble backend."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="fewshot: sentence encoder, e.g. all-mpnet-base-v2 "
                                                                   "(the mpnet extra; more accurate, slower)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
-                                          help="Processes for the spaCy stages (stance batches in the main "
-                                               "process); with --engine ray, actors (each runs every stage "
-                                               "without GPUs)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=0,
+                                          help="Processes for the spaCy stages (default 1; stance batches in the "
+                                               "main process meanwhile; 0: spaCy in the main process too); with "
+                                               "--engine ray, actors (each runs every stage without GPUs)."),
     doc_timeout: Optional[float] = typer.Option(None, "--doc-timeout", min=0,
                                                 help="Seconds one document may spend in the spaCy stages (0 = no limit)."),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
@@ -522,7 +522,8 @@ def bench_stance_cmd(
 @bench_app.command("pipeline")
 def bench_pipeline_cmd(
     docs: int = typer.Option(1000, "--docs", min=1, help="Synthetic documents to generate and run."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="spaCy worker processes (Ray: actors)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=0, help="spaCy worker processes (0: in the main "
+                                                                       "process; Ray: actors)."),
     engine: str = typer.Option("local", "--engine", help="local or ray."),
     device: str = typer.Option("cpu", "--device", help="auto, cpu or cuda."),
     target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Targets (default: certification)."),

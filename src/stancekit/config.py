@@ -66,7 +66,7 @@ class PipelineSection(Section):
     quotes_precision: str = Field("", pattern=f"^(|{'|'.join(PRECISIONS)})$")
     threads: int | None = Field(None, ge=1)
     # corpus runs: spaCy worker processes, and the time budget of one document (seconds; 0 = none)
-    workers: int = Field(1, ge=1)
+    workers: int = Field(1, ge=0)
     doc_timeout: float = Field(120.0, ge=0)
 
 

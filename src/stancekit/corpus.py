@@ -144,6 +144,7 @@ def run_corpus(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Con
     check_out_dir(out_dir, force=force, resume=resume)
     own_pipe = pipeline is None
     pipe = pipeline or Pipeline(config)
+    own_workers = not pipe.workers_running  # workers this run starts, it stops
     try:
         pipe.start_workers()  # fork the spaCy workers before the stance model loads in this process
         fingerprint = run_fingerprint(pipe, inputs)
@@ -152,7 +153,7 @@ def run_corpus(inputs: Sequence[str | Path], out_dir: str | Path, *, config: Con
                          parquet=parquet, on_result=on_result, on_start=on_start, stdin=stdin,
                          writer_class=writer_class, strict=strict)
     finally:
-        if own_pipe:
+        if own_pipe or own_workers:
             pipe.close()
 
 

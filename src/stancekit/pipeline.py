@@ -4,9 +4,10 @@
            → stance (one batched engine call per document batch, one device) → records
 
 :class:`Pipeline` is what ``stancekit.load()`` returns: call it on one text for a notebook, or use
-:meth:`Pipeline.process` / :func:`run_corpus` to stream a corpus. The spaCy stages run in this
-process or, with ``workers > 1``, on a pool of worker processes, while the stance model batches in
-this process. One failing or over-budget document becomes an error record; it never stops the batch.
+:meth:`Pipeline.process` / :func:`run_corpus` to stream a corpus. The spaCy stages run on a pool of
+``workers`` worker processes in a corpus run (:meth:`Pipeline.start_workers`; always when ``workers > 1``),
+else in this process, while the stance model batches in this process. One failing or over-budget
+document becomes an error record; it never stops the batch.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Pipeline:
         self.analyser = Analyser(self.nlp, self.config)
         self._backend = backend
         self._pool = None
+        self._workers_started = False  # start_workers was called: the spaCy stages run on the pool
         self._lock = threading.Lock()  # timings are added to from both threads then
         self.timings: dict[str, float] = {"spacy": 0.0, "stance": 0.0, "claims": 0.0}
 
@@ -65,7 +67,7 @@ class Pipeline:
         if self._backend is None:
             cfg = self.config
             threads = cfg.threads
-            if threads is None and cfg.workers > 1:  # the spaCy workers have their cores: leave them free
+            if threads is None and self._uses_workers:  # the spaCy workers have their cores: leave them free
                 from .device import spare_cores
 
                 threads = spare_cores(cfg.workers)
@@ -104,11 +106,13 @@ class Pipeline:
     def process(self, docs: Iterable[Document | DocumentError]) -> Iterator[Result | DocumentError]:
         """Yield a :class:`Result` or a :class:`DocumentError` per input, in input order.
 
-        With one worker (the default) the spaCy stages run in this thread and, from the second batch on,
-        the transformer stages of each batch (:meth:`finish`) run on one helper thread while this thread
-        parses the next batch: torch computes outside the GIL, so the two overlap on two cores. With
-        ``workers > 1`` the spaCy stages run on worker processes instead."""
-        if self.config.workers > 1:
+        With worker processes (``workers > 1``, or after :meth:`start_workers`, as a corpus run does) the
+        spaCy stages of the next batches run on them while this process runs the transformer stages of
+        the current one. Otherwise the spaCy stages run in this thread and, from the second batch on, the
+        transformer stages of each batch (:meth:`finish`) run on one helper thread while this thread
+        parses the next batch: torch computes outside the GIL, so the two overlap, but the Python parts
+        of both take turns (one worker process is faster: benchmarks/RESULTS.md)."""
+        if self._uses_workers:
             yield from self._process_parallel(docs)
             return
         from concurrent.futures import ThreadPoolExecutor
@@ -220,9 +224,16 @@ class Pipeline:
         return Result(document=document, quotes=quotes, speakers=speakers, claims=acc["claims"])
 
     # -- worker processes ---------------------------------------------------------------------------
+    @property
+    def _uses_workers(self) -> bool:
+        return self.config.workers > 1 or (self._workers_started and self.config.workers >= 1)
+
     def start_workers(self):
-        """Start the spaCy worker processes (``workers > 1``); call before the stance model loads."""
-        if self._pool is None and self.config.workers > 1:
+        """Start the ``workers`` spaCy worker processes (none with ``workers=0``); call before the stance
+        model loads. A corpus run calls it; :meth:`process` starts them itself only when ``workers > 1``,
+        so one text in a notebook never waits for a process."""
+        self._workers_started = self.config.workers >= 1
+        if self._pool is None and self.config.workers >= 1:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
@@ -235,8 +246,15 @@ class Pipeline:
             self._pool.submit(int).result()  # a forking pool starts all its processes on the first task
         return self._pool
 
+    @property
+    def workers_running(self) -> bool:
+        """Whether spaCy worker processes are running (until :meth:`close`)."""
+        return self._pool is not None
+
     def close(self) -> None:
-        """Stop the worker processes (they restart on the next :meth:`process`)."""
+        """Stop the worker processes. With ``workers > 1`` they restart on the next :meth:`process`; with one,
+        :meth:`process` parses in this process again until :meth:`start_workers`."""
+        self._workers_started = False
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -253,7 +271,8 @@ class Pipeline:
         for batch in batched(items, self.config.batch_size):
             docs = [x for x in batch if isinstance(x, Document)]
             window.append((batch, docs, self.start_workers().submit(_work, docs) if docs else None))
-            while len(window) > self.config.workers:  # every worker busy while this process runs stance
+            # every worker busy, one batch queued behind them, while this process runs the transformers
+            while len(window) > self.config.workers + 1:
                 yield from self._finish_parallel(*window.popleft())
         while window:
             yield from self._finish_parallel(*window.popleft())
