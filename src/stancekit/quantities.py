@@ -31,6 +31,7 @@ dates are ISO 8601 at the precision the text gives ("2020", "2024-09", "2025-09-
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import re
 import sys
@@ -352,8 +353,6 @@ def _windows(text: str) -> list[tuple[int, int]]:
         return []
     words = [m.span() for m in re.finditer(r"\S+", text)]
     starts = [a for a, _ in words]
-    import bisect
-
     out: list[list[int]] = []
     for a, b in anchors:
         i = max(0, bisect.bisect_right(starts, a) - 1 - WINDOW_BEFORE)
