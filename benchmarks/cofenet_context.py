@@ -76,5 +76,6 @@ def main() -> None:
     for mode, counts in out["exact_f1"].items():
         print(mode, " / ".join(f"{r} {100 * counts[r]['f1']:.1f}" for r in roles))
 
+
 if __name__ == "__main__":
     main()

@@ -365,14 +365,14 @@ def _windows(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out]
 
 
-def _parse_windows(text: str) -> list:
+def _parse_windows(text: str, windows: list[tuple[int, int]]) -> list:
     """quantulum3's parse of each :func:`_windows` stretch (its cost grows with the text it scans: a
     claim's numbers are usually a few words of a long sentence), spans relative to ``text``."""
     from quantulum3 import parser
 
     found = []
     with _units_told_apart_in(text):
-        for a, b in _windows(text):
+        for a, b in windows:
             for item in _safe_parse(parser, text[a:b]):
                 found.append((item, (item.span[0] + a, item.span[1] + a)))
     return found
@@ -400,12 +400,13 @@ def _safe_parse(parser, text: str) -> list:
 
 
 def _quantulum(text: str, ref: date | None) -> Iterator[dict]:
-    if _number_pattern().search(text) is None:
+    windows = _windows(text)
+    if not windows:
         return
     with _rule_based_units():
         from quantulum3 import parser
 
-        parsed = _parse_windows(text)
+        parsed = _parse_windows(text, windows)
     for item, (start, end) in parsed:
         if not text[start:end].strip():
             continue
