@@ -232,3 +232,22 @@ def test_bench_stance_reports_every_runner(tiny_classifier):  # noqa: F811
     # the exact engine computes what the one-at-a-time loop computes
     assert res["max_abs_diff_engine_fp32_vs_naive"] < 1e-4
     assert 0.0 <= res["engine_label_agreement_with_fp32"] <= 1.0
+
+
+@pytest.mark.parametrize("preset", [None, "7"])
+def test_import_bounds_cpu_kernel_caches_unless_set(preset):
+    """``import stancekit`` caps torch's per-shape CPU kernel caches (flat memory in long runs); a user's value wins."""
+    import os
+    import subprocess
+    import sys
+
+    names = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY")
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    if preset is not None:
+        env.update({n: preset for n in names})
+    code = "import os, stancekit; print(' '.join(os.environ[n] for n in %r))" % (names,)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    import stancekit
+
+    expected = preset or stancekit.KERNEL_CACHE_CAPACITY
+    assert out.stdout.split() == [expected, expected]
