@@ -17,6 +17,15 @@ from stancekit.distributed import run_ray  # noqa: E402
 from stancekit.corpus import run_corpus  # noqa: E402
 from stancekit.pipeline import Pipeline  # noqa: E402
 
+# A stalled Ray driver fails the run with every thread's stack instead of waiting out the CI limit. (Two test
+# runs that start local Ray clusters on one machine at the same time can stall each other's drivers.)
+try:
+    import pytest_timeout  # noqa: F401
+
+    pytestmark = pytest.mark.timeout(600, method="thread")
+except ImportError:
+    pass
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "corpora" / "sample" / "articles"
 
