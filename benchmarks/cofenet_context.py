@@ -30,7 +30,7 @@ DEFAULT = Path(__file__).resolve().parents[1] / "../shared/eval-data"
 def main() -> None:
     from stancekit.attribution.cofenet import align_instances, instances, polnear_articles, read_cofenet
     from stancekit.attribution.tagger import AttributionTagger
-    from stancekit.evaluate.quotes import Counts, _cofenet_tagger_spans, bio_spans, char_to_tokens, join_tokens
+    from stancekit.evaluate.quotes import Counts, bio_spans, char_to_tokens, cofenet_tagger_spans, join_tokens
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, required=True, help="quote tagger folder")
@@ -52,7 +52,7 @@ def main() -> None:
     texts = [join_tokens(row["tokens"]) for row in rows]
 
     roles = ("source", "cue", "content")
-    alone = _cofenet_tagger_spans(tagger, rows, texts)  # each instance's text by itself, as `eval quotes` scores it
+    alone = cofenet_tagger_spans(tagger, rows, texts)  # each instance's text by itself, as `eval quotes` scores it
     context = {r: Counts() for r in roles}
     for row, toks, spans in aligned:
         gold = bio_spans(row["labels"])

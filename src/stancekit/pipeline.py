@@ -226,7 +226,7 @@ class Pipeline:
     # -- worker processes ---------------------------------------------------------------------------
     @property
     def _uses_workers(self) -> bool:
-        return self.config.workers > 1 or (self._workers_started and self.config.workers >= 1)
+        return self.config.workers > 1 or self._workers_started  # started only when workers >= 1
 
     def start_workers(self):
         """Start the ``workers`` spaCy worker processes (none with ``workers=0``); call before the stance

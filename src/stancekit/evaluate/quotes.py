@@ -393,12 +393,12 @@ def evaluate_cofenet(path: Path, *, limit: int | None = None, nlp=None) -> dict:
            "exact": {r: c.scores() for r, c in counts.items()},
            "cofenet_test_reference": {"source": 83.2, "cue": 75.3, "content": 72.9}}
     if tagger is not None:
-        out["exact_tagger_spans"] = _cofenet_tagger_spans(tagger, rows, texts)
+        out["exact_tagger_spans"] = cofenet_tagger_spans(tagger, rows, texts)
         tagger.keep_spans = None
     return out
 
 
-def _cofenet_tagger_spans(tagger, rows: list[dict], texts: list[tuple[str, list]]) -> dict:
+def cofenet_tagger_spans(tagger, rows: list[dict], texts: list[tuple[str, list]]) -> dict:
     """The learned tagger's own spans (every decoded span, linked or not, as a sequence labeller such
     as CofeNet is scored), mapped to tokens and scored by exact token match per role."""
     counts = {r: Counts() for r in ("source", "cue", "content")}
