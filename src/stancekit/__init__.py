@@ -19,15 +19,10 @@ if TYPE_CHECKING:  # heavy modules load only when used
 
 __version__ = "0.1.0"
 
-#: Kernel caches of torch's CPU backend (oneDNN primitives and ideep's computations) keep one entry per input
-#: shape, 1,024 each by default. With dynamic padding nearly every batch has a new shape, so a long run grew by
-#: ~100 MB per 1,000 documents until the caches filled (over 1.6 GB). 32 entries keep memory flat at no measured
-#: speed cost (docs/scale.md, ``benchmarks/encoder_rss.py``). Read when torch first runs a CPU kernel; a value
-#: already in the environment wins.
-KERNEL_CACHE_CAPACITY = "32"
-for _name in ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY"):
-    os.environ.setdefault(_name, KERNEL_CACHE_CAPACITY)
-del _name
+# flat memory in long runs: torch's per-shape CPU kernel caches capped before any kernel runs (device.py)
+from .device import bound_kernel_caches  # noqa: E402  (standard library only until a device is resolved)
+
+bound_kernel_caches()
 
 # the function, not the module: ``stancekit.render(result)`` (render.py imports only the standard library)
 from .render import render  # noqa: E402

@@ -7,6 +7,22 @@ import os
 
 from .errors import Errors, StancekitError
 
+#: Entries kept in each of torch's CPU kernel caches (oneDNN primitives, ideep computations): see
+#: :func:`bound_kernel_caches`.
+KERNEL_CACHE_CAPACITY = "32"
+
+
+def bound_kernel_caches() -> None:
+    """Cap torch's CPU kernel caches, which keep one compiled kernel per input shape (1,024 each by default).
+
+    With dynamic padding nearly every batch has a new shape, so a long run grew by ~100 MB per 1,000
+    documents until the caches filled (over 1.6 GB); 32 entries keep memory flat at no measured speed cost
+    (docs/scale.md, ``benchmarks/encoder_rss.py``). torch reads the two variables when it first runs a CPU
+    kernel; ``import stancekit`` calls this, and a value already in the environment wins.
+    """
+    for name in ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY"):
+        os.environ.setdefault(name, KERNEL_CACHE_CAPACITY)
+
 
 def resolve_device(device: str = "auto", *, threads: int | None = None):
     """Return a ``torch.device`` for ``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``."""
