@@ -545,3 +545,29 @@ def test_settled_claims_of_a_chunked_document_point_into_the_document():
         assert text[c["start"]:c["end"]] == c["text"] and c["kind"] == "statistic"
         for q in c["quantities"]:
             assert text[q["start"]:q["end"]] == q["text"]
+
+
+@pytest.mark.slow
+def test_a_ray_driver_spawns_its_spacy_workers(monkeypatch):
+    """A process connected to Ray is not forked (a forked Ray driver hung on its next ``ray.get``): its worker
+    is spawned and loads the configured models itself; the records equal those of ``workers=0``."""
+    import sys
+    import types
+
+    from scale_fakes import FakeBackend
+    from stancekit.config import load_config
+    from stancekit.pipeline import Pipeline
+
+    docs = _docs(5)
+    cfg = load_config(targets=["certification"], claims=False, batch_size=2, workers=0)
+    expected = [r.to_dict() for r in Pipeline(cfg, backend=FakeBackend()).process(docs)]
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(is_initialized=lambda: True))
+    pipe = Pipeline(load_config(targets=["certification"], claims=False, batch_size=2, workers=1),
+                    backend=FakeBackend())
+    try:
+        pool = pipe.start_workers()
+        assert pool._mp_context.get_start_method() == "spawn"
+        results = [r.to_dict() for r in pipe.process(docs)]
+    finally:
+        pipe.close()
+    assert results == expected

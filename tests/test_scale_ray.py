@@ -17,8 +17,8 @@ from stancekit.distributed import run_ray  # noqa: E402
 from stancekit.corpus import run_corpus  # noqa: E402
 from stancekit.pipeline import Pipeline  # noqa: E402
 
-# A stalled Ray driver fails the run with every thread's stack instead of waiting out the CI limit. (Two test
-# runs that start local Ray clusters on one machine at the same time can stall each other's drivers.)
+# A stalled Ray driver fails the run with every thread's stack instead of waiting out the CI limit. (The local
+# runs below start spaCy workers inside this Ray driver: they are spawned, as forking a Ray driver hung it.)
 try:
     import pytest_timeout  # noqa: F401
 

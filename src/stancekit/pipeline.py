@@ -12,6 +12,7 @@ document becomes an error record; it never stops the batch.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
@@ -237,9 +238,9 @@ class Pipeline:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
-            if "fork" in mp.get_all_start_methods():  # workers inherit the loaded spaCy pipeline
-                ctx, arg = mp.get_context("fork"), self.analyser
-            else:  # pragma: no cover - platforms without fork load the models once per worker
+            if "fork" in mp.get_all_start_methods() and not _ray_connected():
+                ctx, arg = mp.get_context("fork"), self.analyser  # workers inherit the loaded spaCy pipeline
+            else:  # no fork here, or a Ray driver: each worker loads the models of the config itself
                 ctx, arg = mp.get_context("spawn"), self.config
             self._pool = ProcessPoolExecutor(self.config.workers, mp_context=ctx, initializer=_init_worker,
                                              initargs=(arg,))
@@ -301,6 +302,17 @@ class Pipeline:
             if isinstance(exc, TimeoutError):
                 return {"failed": {"stage": "worker", "code": "E121", "detail": f"over {limit:g} s"}}
             return {"failed": {"stage": "worker", "code": "E120", "detail": f"worker process died: {exc!r}"}}
+
+
+def _ray_connected() -> bool:
+    """Whether this process is a Ray driver. Forking one can hang it: in the test suite (Ray 2.60, local
+    mode) a driver that had forked a spaCy worker waited forever on its next ``ray.get``, while the Ray
+    node never saw the task. So a Ray driver's spaCy workers are spawned."""
+    ray = sys.modules.get("ray")
+    try:
+        return bool(ray is not None and ray.is_initialized())
+    except Exception:  # a module named ray that is not Ray
+        return False
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:
