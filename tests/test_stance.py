@@ -481,3 +481,28 @@ def test_focus_features_weigh_the_sentence_about_the_target():
     np.testing.assert_allclose(out[0, 3:6], a * v[0], rtol=1e-5)
     np.testing.assert_allclose(out[0, 6:9], np.abs(a - v[0]), rtol=1e-5)
     np.testing.assert_allclose(out[0, 9:], [SIMILARITY_SCALE * 0.8, SIMILARITY_SCALE * 0.64], rtol=1e-5)
+
+
+def test_shared_encodings_encode_each_text_once_per_block(tiny_encoder, monkeypatch):  # noqa: F811
+    """Inside ``shared_encodings()`` a text met by an earlier call is not encoded again and gets the same vector;
+    outside the block (or after it) every call encodes all its texts."""
+    from stancekit.stance import Encoder, shared_encodings
+
+    monkeypatch.setenv("STANCEKIT_PRECISION", "fp32")  # vectors comparable across batch shapes
+    enc = Encoder(str(tiny_encoder), device="cpu")
+    seen: list[list[str]] = []
+    run = enc.engine.run
+    monkeypatch.setattr(enc.engine, "run", lambda items, **kw: seen.append(list(items)) or run(items, **kw))
+    first, second = ["the vote is tomorrow", "prices rose 4%"], ["prices rose 4%", "a new text", "a new text"]
+    alone = enc.encode(second)
+    seen.clear()
+    with shared_encodings():
+        enc.encode(first)
+        with shared_encodings():  # a nested block shares the outer one's vectors
+            shared = enc.encode(second)
+        assert enc.encode(first).shape == (2, alone.shape[1])
+    assert seen == [first, ["a new text"]]
+    np.testing.assert_allclose(shared, alone, atol=1e-5)
+    enc.encode(first)  # the block is over: encoded again
+    assert seen[-1] == first
+    assert enc.encode([]).size == 0

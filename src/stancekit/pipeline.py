@@ -24,7 +24,7 @@ from .analysis import _NoBackend, split_chunks  # noqa: F401 - importable from h
 from .config import Config, load_config
 from .errors import DocumentError, Errors
 from .ingest import Document
-from .stance import StanceInput, aggregate, get_backend
+from .stance import StanceInput, aggregate, get_backend, shared_encodings
 from .targets import Target, load_target
 
 
@@ -163,7 +163,12 @@ class Pipeline:
 
     def finish(self, docs: Sequence[Document], analyses: Sequence[dict]) -> list[Result | DocumentError]:
         """The claims' scores (:func:`stancekit.claims.settle_claims`, one encoder call), then stance for
-        every quote and claim of ``docs`` in one engine call, then the records."""
+        every quote and claim of ``docs`` in one engine call, then the records. A text that both encode
+        (a short quote is read inside its sentence, which may be a claim unit) is encoded once."""
+        with shared_encodings():
+            return self._finish(docs, analyses)
+
+    def _finish(self, docs: Sequence[Document], analyses: Sequence[dict]) -> list[Result | DocumentError]:
         self._settle_claims(analyses)
         stance_jobs = []
         for item, acc in zip(docs, analyses):

@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -141,7 +143,32 @@ class Encoder:
         self.key = f"{encoder_identity(self.source)}|{self.engine.compute_precision}"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return self.engine.run(list(texts))
+        texts = list(texts)
+        memo = getattr(_SHARED, "memo", None)
+        if memo is None or not texts:
+            return self.engine.run(texts)
+        # inside shared_encodings(): a text this encoder met earlier in the block is not encoded again
+        todo = [t for t in dict.fromkeys(texts) if (self.key, t) not in memo]
+        if todo:
+            memo.update(((self.key, t), row) for t, row in zip(todo, self.engine.run(todo)))
+        return np.stack([memo[(self.key, t)] for t in texts])
+
+
+_SHARED = threading.local()
+
+
+@contextmanager
+def shared_encodings():
+    """Within the block (in this thread), :meth:`Encoder.encode` encodes each text once per encoder: a later
+    call reuses the vectors of an earlier one. ``Pipeline.finish`` opens one per document batch, so the
+    stance of a quote read inside its sentence reuses that sentence's vector from the claims stage. The
+    vectors are forgotten when the block ends: what a batch computes never depends on another batch."""
+    outer = getattr(_SHARED, "memo", None)
+    _SHARED.memo = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _SHARED.memo = outer
 
 
 _ENCODERS: dict[tuple, Encoder] = {}
