@@ -21,15 +21,9 @@ import time
 from pathlib import Path
 
 
-def _vmrss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def probe(corpus: str, sentences: int, every: int) -> None:
     """Encode ``sentences`` sentences of ``corpus``; print one JSON line per checkpoint."""
+    from stancekit.device import host_memory_mb
     from stancekit.stance import shared_encoder
 
     texts = [json.loads(line)["text"] for line in open(corpus, encoding="utf-8")]
@@ -39,14 +33,14 @@ def probe(corpus: str, sentences: int, every: int) -> None:
     enc.encode(pool[:8])
     rng = random.Random(1)
     done, batches, start = 0, 0, time.perf_counter()
-    print(json.dumps({"sentences": 0, "rss_mb": round(_vmrss_mb()), "s": 0.0}), flush=True)
+    print(json.dumps({"sentences": 0, "rss_mb": round(host_memory_mb("VmRSS")), "s": 0.0}), flush=True)
     while done < min(sentences, len(pool)):
         n = rng.randint(8, 96)
         enc.encode(pool[done:done + n])
         done += n
         batches += 1
         if batches % every == 0:
-            print(json.dumps({"sentences": done, "rss_mb": round(_vmrss_mb()),
+            print(json.dumps({"sentences": done, "rss_mb": round(host_memory_mb("VmRSS")),
                               "s": round(time.perf_counter() - start, 1)}), flush=True)
 
 

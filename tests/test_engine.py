@@ -251,3 +251,17 @@ def test_import_bounds_cpu_kernel_caches_unless_set(preset):
 
     expected = preset or KERNEL_CACHE_CAPACITY
     assert out.stdout.split() == [expected, expected]
+
+
+def test_host_memory_reads_the_process_status():
+    """Current and peak resident memory of this process from /proc (None for a field it does not have)."""
+    from pathlib import Path
+
+    from stancekit.device import host_memory_mb
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("no /proc on this platform")
+    now, peak = host_memory_mb("VmRSS"), host_memory_mb("VmHWM")
+    assert 10 < now <= peak
+    assert host_memory_mb("NoSuchField") is None
+    assert host_memory_mb("VmRSS", pid=2**22 + 7) is None  # beyond Linux's largest pid

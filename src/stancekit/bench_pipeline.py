@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .device import host_memory_mb
+
 FIRST = ["Ana", "Tom", "Lena", "Omar", "Mia", "Ravi", "Sara", "Jon", "Eva", "Ken", "Luis", "Nadia", "Pieter",
          "Grace", "Hugo", "Ines", "Marek", "Chloe", "Diego", "Fatima"]
 LAST = ["Ruiz", "Berg", "Koch", "Haddad", "Chen", "Patel", "Lind", "Park", "Novak", "Ito", "Moreno", "Okafor",
@@ -109,12 +111,9 @@ def _rss_mb(pid: int | str = "self") -> float:
     ``ru_maxrss`` is not used for child processes: on Linux a child started by fork and exec keeps
     the parent's peak at the fork, so it would report the parent's memory as its own.
     """
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
+    peak = host_memory_mb("VmHWM", pid)
+    if peak is not None:
+        return peak
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if pid == "self" else 0.0
 
 

@@ -206,19 +206,28 @@ def reset_peak_memory(device) -> None:
         pass
 
 
+def host_memory_mb(field: str = "VmHWM", pid: int | str = "self") -> float | None:
+    """A process's resident memory in MiB from ``/proc/PID/status``: ``VmHWM`` (its peak) or ``VmRSS`` (now);
+    None where /proc is missing or has no such field."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def peak_memory_mb(device) -> float | None:
     """Peak memory since :func:`reset_peak_memory`: CUDA allocated, or host peak RSS (VmHWM) on CPU."""
     import torch
 
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    peak = host_memory_mb("VmHWM")
+    if peak is not None:
+        return peak
     try:
         import resource
 
