@@ -263,3 +263,49 @@ def test_money_shorthand_round_trip(n, money):
     found = parse_quantities(text)
     assert found and found[0]["text"] == f"{symbol}{n}{suffix}"
     assert found[0]["value"] == pytest.approx(n * scale)
+
+
+# -- linking tagged spans ------------------------------------------------------------------------------
+
+def _link_by_brute_force(text, spans):
+    """The linking rule of :func:`stancekit.attribution.tagger.link`, every pair compared."""
+    from stancekit.attribution.tagger import MAX_CUE_GAP, MAX_SOURCE_GAP, PARAGRAPH_COST
+
+    def gap(x, y):
+        a, b = (x.end, y.start) if x.end <= y.start else (y.end, x.start)
+        return 0 if a >= b else (b - a) + PARAGRAPH_COST * text[a:b].count("\n")
+
+    cues = sorted((s for s in spans if s.role == "cue"), key=lambda s: s.start)
+    sources = sorted((s for s in spans if s.role == "source"), key=lambda s: s.start)
+    out, by_cue = [], {}
+    for c in sorted((s for s in spans if s.role == "content"), key=lambda s: s.start):
+        best = min(range(len(cues)), key=lambda k: gap(c, cues[k]), default=None)
+        if best is None or gap(c, cues[best]) > MAX_CUE_GAP:
+            out.append([c, None, None])
+        elif best in by_cue:
+            out.append([c, cues[best], out[by_cue[best]]])
+        else:
+            by_cue[best] = len(out)
+            out.append([c, cues[best], None])
+    for row in out:
+        if row[1] is not None and row[2] is None:
+            src = min(sources, key=lambda s: gap(s, row[1]), default=None)
+            row[2] = src if src is not None and gap(src, row[1]) <= MAX_SOURCE_GAP else None
+    return [(c, cue, head[2] if isinstance(head, list) else head) for c, cue, head in out]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 700), st.integers(1, 60), st.sampled_from(ROLES)), max_size=25),
+       st.lists(st.integers(0, 2400), max_size=12))
+def test_tagger_link_equals_comparing_every_pair(raw, breaks):
+    """Linking looks only at spans within reach; it finds what comparing every content with every cue
+    and every cue with every source finds (overlapping spans, line breaks and ties included)."""
+    from stancekit.attribution.tagger import TaggedSpan, link
+
+    text = "".join("\n" if i in set(breaks) else "x" for i in range(2500))
+    spans, pos = [], 0
+    for step, length, role in raw:
+        pos += step
+        spans.append(TaggedSpan(pos, pos + length, role, 1.0))
+    got = [(a.content, a.cue, a.source) for a in link(text, spans)]
+    assert got == _link_by_brute_force(text, spans)

@@ -21,7 +21,9 @@
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Sequence
 
@@ -128,25 +130,49 @@ def viterbi(logp: np.ndarray, labels: Sequence[str] = LABELS) -> np.ndarray:
     return ids
 
 
-def _gap(text: str, x: TaggedSpan, y: TaggedSpan) -> int:
-    """Characters between two spans, plus :data:`PARAGRAPH_COST` per line break between them."""
-    a, b = (x.end, y.start) if x.end <= y.start else (y.end, x.start)
-    if a >= b:
-        return 0
-    between = text[a:b]
-    return (b - a) + PARAGRAPH_COST * between.count("\n")
+class _Gaps:
+    """Gaps between spans of one text (:meth:`gap`), and the spans of a role near a span
+    (:meth:`nearest`), in time that does not grow with the text: line breaks are counted from their
+    sorted positions, and only spans within the largest allowed gap are looked at (a gap is never
+    smaller than the characters between the spans)."""
+
+    def __init__(self, text: str):
+        self.breaks = [i for i, ch in enumerate(text) if ch == "\n"]
+
+    def gap(self, x: TaggedSpan, y: TaggedSpan) -> int:
+        """Characters between two spans, plus :data:`PARAGRAPH_COST` per line break between them."""
+        a, b = (x.end, y.start) if x.end <= y.start else (y.end, x.start)
+        if a >= b:
+            return 0
+        return (b - a) + PARAGRAPH_COST * (bisect_left(self.breaks, b) - bisect_left(self.breaks, a))
+
+    def nearest(self, span: TaggedSpan, others: Sequence[TaggedSpan], ends: Sequence[int], limit: int):
+        """Index of the span of ``others`` (sorted by start; ``ends`` the running maximum of their end
+        offsets) with the smallest gap to ``span``, the first of equals; ``None`` when none is within
+        ``limit``."""
+        best, best_gap = None, limit + 1
+        for k in range(bisect_left(ends, span.start - limit), len(others)):
+            if others[k].start > span.end + limit:
+                break
+            g = self.gap(span, others[k])
+            if g < best_gap:
+                best, best_gap = k, g
+        return best
 
 
 def link(text: str, spans: Sequence[TaggedSpan]) -> list[Attribution]:
     """Attributions from decoded spans: cue-centred nearest-neighbour linking (module doc, step 4)."""
-    cues = [s for s in spans if s.role == "cue"]
+    gaps = _Gaps(text)
+    cues = sorted((s for s in spans if s.role == "cue"), key=lambda s: s.start)
     contents = [s for s in spans if s.role == "content"]
-    sources = [s for s in spans if s.role == "source"]
+    sources = sorted((s for s in spans if s.role == "source"), key=lambda s: s.start)
+    cue_ends = list(accumulate((s.end for s in cues), max))
+    source_ends = list(accumulate((s.end for s in sources), max))
     out: list[Attribution] = []
     by_cue: dict[int, int] = {}
     for c in sorted(contents, key=lambda s: s.start):
-        best = min(range(len(cues)), key=lambda k: _gap(text, c, cues[k]), default=None)
-        if best is None or _gap(text, c, cues[best]) > MAX_CUE_GAP:
+        best = gaps.nearest(c, cues, cue_ends, MAX_CUE_GAP)
+        if best is None:
             out.append(Attribution(content=c))
             continue
         if best in by_cue:  # a further content of the same cue: a continuation of its head
@@ -157,9 +183,9 @@ def link(text: str, spans: Sequence[TaggedSpan]) -> list[Attribution]:
     for att in out:
         if att.cue is None or att.head is not None:
             continue
-        src = min(sources, key=lambda s: _gap(text, s, att.cue), default=None)
-        if src is not None and _gap(text, src, att.cue) <= MAX_SOURCE_GAP:
-            att.source = src
+        src = gaps.nearest(att.cue, sources, source_ends, MAX_SOURCE_GAP)
+        if src is not None:
+            att.source = sources[src]
     for att in out:
         if att.head is not None:
             att.source = out[att.head].source
