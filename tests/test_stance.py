@@ -506,3 +506,34 @@ def test_shared_encodings_encode_each_text_once_per_block(tiny_encoder, monkeypa
     enc.encode(first)  # the block is over: encoded again
     assert seen[-1] == first
     assert enc.encode([]).size == 0
+
+
+def test_negation_words_are_found():
+    from stancekit.stance import negates
+
+    assert negates("The minister denied that the plan had failed")
+    assert negates("Unions say the reform won't help anyone")
+    assert negates("She never backed the tax")
+    assert not negates("The mayor praised the new bridge")
+    assert not negates("Notably, the knot held")  # words are matched whole
+
+
+def test_negation_lets_a_linear_head_turn_a_difference_around():
+    """Texts whose favor-minus-against hypothesis similarity is the same, with the label flipped by a
+    negation: only the negation columns of :func:`pair_features` let a linear head fit both."""
+    from stancekit.stance import LinearHead, pair_features
+
+    rng = np.random.default_rng(0)
+    n, dim = 400, 8
+    g = np.tile(np.eye(dim)[0], (n, 1))
+    h = np.tile(np.stack([np.eye(dim)[1], -np.eye(dim)[1]] * 3), (n, 1, 1))  # favor / against hypotheses
+    lean = rng.choice([-1.0, 0.0, 1.0], size=n)  # 0: about something else (neutral)
+    t = np.eye(dim)[1] * lean[:, None] * 0.5 + rng.normal(0, 0.05, (n, dim))
+    neg = rng.integers(0, 2, n).astype(np.float32)
+    y = ["neutral" if lv == 0 else "favor" if (lv > 0) != bool(ng) else "against" for lv, ng in zip(lean, neg)]
+    with_neg = LinearHead.fit(pair_features(t, g, h, neg), y, C=10.0)
+    without = LinearHead.fit(pair_features(t, g, h), y, C=10.0)
+    acc = lambda head, X: np.mean([LABELS[k] == lab for k, lab in zip(head.proba(X).argmax(1), y)])  # noqa: E731
+    assert acc(with_neg, pair_features(t, g, h, neg)) > 0.95
+    assert acc(without, pair_features(t, g, h)) < 0.75
+    assert pair_features(t, g, h, neg).shape[1] == pair_features(t, g, h).shape[1]

@@ -36,7 +36,7 @@ from .errors import Errors, StancekitError
 from .resources import DATA_DIR, cache_dir
 from .targets import LABELS, Target
 
-HEAD_VERSION = "fewshot-head.v3"
+HEAD_VERSION = "fewshot-head.v4"
 # hypothesis sentences whose similarity to the text is a feature of the few-shot head, in (favor, against)
 # pairs; a proposition target ("the minimum wage should rise") gets the agree / disagree phrasing
 HYP_TEMPLATES = (("I support {target}.", "I am against {target}."), ("{target} is good.", "{target} is bad."),
@@ -214,15 +214,30 @@ N_HYP = 2 * len(HYP_TEMPLATES)
 assert len(PROP_TEMPLATES) == len(HYP_TEMPLATES)
 
 
-def pair_features(t: np.ndarray, g: np.ndarray, h: np.ndarray) -> np.ndarray:
+def pair_features(t: np.ndarray, g: np.ndarray, h: np.ndarray, negated: np.ndarray | None = None) -> np.ndarray:
     """The few-shot head's input for text embeddings ``t`` and target embeddings ``g`` (rows paired):
     ``[t, t*g, |t-g|]``, the text's similarity to each hypothesis sentence in ``h`` (shape (n, k, dim), favor
     and against alternating) and the favor-minus-against differences of those, then ``cos(t, g)`` and its
-    square (how much the text is about the target; :data:`SIM_SCALE`)."""
+    square (how much the text is about the target; :data:`SIM_SCALE`), then whether the text negates
+    (``negated``, 0 or 1 per row; :func:`negates`) alone and times the differences and ``cos(t, g)``: a
+    linear head can then turn a difference around when the text says "not" or "denied"."""
     sims = np.einsum("nd,nkd->nk", t, h)
     cos = np.sum(t * g, axis=1, keepdims=True)
-    return np.concatenate([t, t * g, np.abs(t - g), sims * HYP_SCALE, (sims[:, 0::2] - sims[:, 1::2]) * HYP_SCALE,
-                           cos * SIM_SCALE, cos * cos * SIM_SCALE], axis=1).astype(np.float32)
+    diffs = (sims[:, 0::2] - sims[:, 1::2]) * HYP_SCALE
+    neg = np.zeros((len(t), 1), np.float32) if negated is None else np.asarray(negated, np.float32).reshape(-1, 1)
+    return np.concatenate([t, t * g, np.abs(t - g), sims * HYP_SCALE, diffs, cos * SIM_SCALE, cos * cos * SIM_SCALE,
+                           neg, neg * diffs, neg * cos * SIM_SCALE], axis=1).astype(np.float32)
+
+
+#: words that negate or deny what follows them; their presence is a feature of the few-shot head
+NEGATION = re.compile(r"\b(?:not|no|never|nor|neither|without|nothing|none|cannot|deny|denied|denies|denying|"
+                      r"reject|rejects|rejected|dismissed|dismisses|disputed|disputes|refuted|refutes|false|"
+                      r"doubt|doubts|doubted|unlikely|hardly|fail|fails|failed)\b|n't\b", re.IGNORECASE)
+
+
+def negates(text: str) -> bool:
+    """Whether ``text`` holds a negating word (:data:`NEGATION`: "not", "n't", "never", "denied", …)."""
+    return NEGATION.search(text) is not None
 
 
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+")
@@ -415,8 +430,8 @@ class FewShotBackend(StanceBackend):
         g = g / max(float(np.linalg.norm(g)), 1e-12)
         return g, self.vectors(hypothesis_texts(target.name))
 
-    def features(self, t: np.ndarray, targets: Sequence[Target]) -> np.ndarray:
-        """Features of text embeddings ``t`` paired with ``targets`` (one per row)."""
+    def features(self, t: np.ndarray, targets: Sequence[Target], texts: Sequence[str]) -> np.ndarray:
+        """Features of text embeddings ``t`` (of ``texts``) paired with ``targets`` (one per row)."""
         reps: dict[tuple, tuple] = {}
         keys = [(tg.name, tuple(tg.aliases)) for tg in targets]
         for key, tg in zip(keys, targets):
@@ -424,7 +439,7 @@ class FewShotBackend(StanceBackend):
                 reps[key] = self.target_vectors(tg)
         g = np.stack([reps[k][0] for k in keys])
         h = np.stack([reps[k][1] for k in keys])
-        return pair_features(t, g, h)
+        return pair_features(t, g, h, np.array([negates(x) for x in texts], np.float32))
 
     # -- the head ------------------------------------------------------------------------------------
     def general_digest(self) -> str:
@@ -457,7 +472,8 @@ class FewShotBackend(StanceBackend):
                 self.vectors(strings)
                 if self.use_cache and missing:
                     save_npz(path, strings=np.array(strings), vectors=np.stack([self._vecs[s] for s in strings]))
-                X = self.features(self.vectors([r["text"] for r in rows]), [targets[r["target"]] for r in rows])
+                texts = [r["text"] for r in rows]
+                X = self.features(self.vectors(texts), [targets[r["target"]] for r in rows], texts)
             else:
                 X = None
             self._general = (rows, X)
@@ -486,7 +502,8 @@ class FewShotBackend(StanceBackend):
                                  detail="the few-shot backend needs labelled examples")
         parts = [X_general] if general else []
         if own:
-            parts.append(self.features(self.vectors([r["text"] for r in own]), [target] * len(own)))
+            texts = [r["text"] for r in own]
+            parts.append(self.features(self.vectors(texts), [target] * len(own), texts))
         X = np.concatenate(parts, axis=0)
         y = [r["label"] for r in general + own]
         w_own = self.target_weight if self.target_weight else max(1.0, len(general) / max(len(own), 1))
@@ -515,7 +532,7 @@ class FewShotBackend(StanceBackend):
         for idxs in by_target.values():
             target = inputs[idxs[0]].target
             t = vecs[idxs]
-            X = self.features(t, [target] * len(idxs))
+            X = self.features(t, [target] * len(idxs), [texts[i] for i in idxs])
             probs = self.head_for(target).proba(X)
             sims = t @ self.target_vectors(target)[0]
             cap = SEMANTIC_CAP if target.keywords else 1.0
