@@ -265,3 +265,15 @@ def test_host_memory_reads_the_process_status():
     assert 10 < now <= peak
     assert host_memory_mb("NoSuchField") is None
     assert host_memory_mb("VmRSS", pid=2**22 + 7) is None  # beyond Linux's largest pid
+
+
+def test_host_peak_memory_is_vmhwm_and_never_another_process_rusage():
+    from pathlib import Path
+
+    from stancekit.device import host_memory_mb, host_peak_memory_mb
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("no /proc on this platform")
+    before = host_memory_mb("VmHWM")
+    assert before <= host_peak_memory_mb() <= host_memory_mb("VmHWM")
+    assert host_peak_memory_mb(pid=2**22 + 7) is None  # no /proc entry: no fallback to this process's peak

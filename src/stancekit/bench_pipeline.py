@@ -23,12 +23,11 @@ import json
 import os
 import platform
 import random
-import resource
 import tempfile
 import time
 from pathlib import Path
 
-from .device import host_memory_mb
+from .device import host_peak_memory_mb
 
 FIRST = ["Ana", "Tom", "Lena", "Omar", "Mia", "Ravi", "Sara", "Jon", "Eva", "Ken", "Luis", "Nadia", "Pieter",
          "Grace", "Hugo", "Ines", "Marek", "Chloe", "Diego", "Fatima"]
@@ -106,15 +105,9 @@ def write_corpus(path: Path, n: int, *, seed: int = 0) -> tuple[int, int]:
 
 
 def _rss_mb(pid: int | str = "self") -> float:
-    """Peak resident memory of a process (``VmHWM``; ``ru_maxrss`` where /proc is missing).
-
-    ``ru_maxrss`` is not used for child processes: on Linux a child started by fork and exec keeps
-    the parent's peak at the fork, so it would report the parent's memory as its own.
-    """
-    peak = host_memory_mb("VmHWM", pid)
-    if peak is not None:
-        return peak
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if pid == "self" else 0.0
+    """Peak resident memory of a process (:func:`~stancekit.device.host_peak_memory_mb`; 0 when unknown)."""
+    peak = host_peak_memory_mb(pid)
+    return peak if peak is not None else 0.0
 
 
 def _worker_rss_mb(pipe) -> float:

@@ -219,14 +219,12 @@ def host_memory_mb(field: str = "VmHWM", pid: int | str = "self") -> float | Non
     return None
 
 
-def peak_memory_mb(device) -> float | None:
-    """Peak memory since :func:`reset_peak_memory`: CUDA allocated, or host peak RSS (VmHWM) on CPU."""
-    import torch
-
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    peak = host_memory_mb("VmHWM")
-    if peak is not None:
+def host_peak_memory_mb(pid: int | str = "self") -> float | None:
+    """A process's peak resident memory in MiB: ``VmHWM``, else (this process only, where /proc is missing)
+    ``ru_maxrss``; None when neither is there. ``ru_maxrss`` is never read for another process: on Linux a
+    child started by fork and exec keeps the parent's peak at the fork, so it would report that as its own."""
+    peak = host_memory_mb("VmHWM", pid)
+    if peak is not None or pid != "self":
         return peak
     try:
         import resource
@@ -234,3 +232,12 @@ def peak_memory_mb(device) -> float | None:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     except Exception:  # pragma: no cover - platform without resource
         return None
+
+
+def peak_memory_mb(device) -> float | None:
+    """Peak memory since :func:`reset_peak_memory`: CUDA allocated, or host peak RSS (VmHWM) on CPU."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return host_peak_memory_mb()
