@@ -35,6 +35,12 @@ torch-cpu:
 run: $(STAMP)
 	$(VENV)/bin/stancekit run corpora/sample/articles --out $(OUT) --target certification --force
 
+# the packaged embeddings of the stance general set (src/stancekit/data/stance_general.vectors.safetensors):
+# rebuild them after editing src/stancekit/data/stance_general.jsonl or changing the default encoder
+.PHONY: general-vectors
+general-vectors: $(STAMP)
+	$(PY) -m stancekit.generalvectors
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 

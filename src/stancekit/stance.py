@@ -31,6 +31,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from . import generalvectors
 from .aggregate import aggregate  # noqa: F401  (speaker-level stance; kept importable from here)
 from .errors import Errors, StancekitError
 from .resources import DATA_DIR, cache_dir
@@ -313,10 +314,15 @@ class LinearHead:
         self.temperature = float(temperature)
 
     @classmethod
-    def fit(cls, X: np.ndarray, y: list[str], *, C: float = 1.0, sample_weight=None) -> "LinearHead":
+    def fit(cls, X: np.ndarray, y: list[str], *, C: float = 1.0, sample_weight=None,
+            start: "LinearHead | None" = None) -> "LinearHead":
+        """``start``: a head of the same classes and features whose weights the solver starts from (it
+        reaches the same optimum, within its tolerance, in fewer iterations)."""
         from sklearn.linear_model import LogisticRegression
 
-        clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+        clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", warm_start=start is not None)
+        if start is not None and sorted(start.classes) == sorted(set(y)):
+            clf.coef_, clf.intercept_ = start.coef.copy(), start.intercept.copy()
         clf.fit(X, y, sample_weight=sample_weight)
         return cls(clf.coef_, clf.intercept_, list(clf.classes_))
 
@@ -350,6 +356,18 @@ def grouped_split(groups: Sequence[str], *, held: float = 0.2, seed: int = 0) ->
     return np.array([g in out for g in groups])
 
 
+def target_strings(target: Target) -> list[str]:
+    """What a target is encoded as: its name and up to eight other aliases."""
+    return [target.name] + [a for a in target.aliases if a.lower() != target.name.lower()][:8]
+
+
+def general_strings(rows: Sequence[dict]) -> list[str]:
+    """Every string the few-shot head's features of general-set ``rows`` need: their texts, and each of their
+    targets' names, aliases and hypothesis sentences (sorted, unique). No encoder is needed."""
+    targets = [Target.adhoc(t) for t in sorted({r["target"] for r in rows})]
+    return sorted({r["text"] for r in rows} | {s for tg in targets for s in target_strings(tg) + hypothesis_texts(tg.name)})
+
+
 @register_backend("fewshot")
 class FewShotBackend(StanceBackend):
     """Embedded default: a sentence encoder + a logistic-regression head from labelled examples.
@@ -372,7 +390,7 @@ class FewShotBackend(StanceBackend):
     def __init__(self, encoder: str | None = None, *, device: str = "auto", general_data: str | None = None,
                  target_weight: float | None = None, C: float = FEWSHOT_C, use_cache: bool = True,
                  threads: int | None = None, max_tokens: int = 16384, calibrate: bool = True,
-                 rel_low: float = REL_LOW, rel_span: float = REL_SPAN, **_):
+                 rel_low: float = REL_LOW, rel_span: float = REL_SPAN, packaged_vectors: bool = True, **_):
         self.encoder = shared_encoder(encoder, device=device, threads=threads, max_tokens=max_tokens)
         self.encoder_id = encoder_identity(self.encoder.source)
         self.general_path = Path(general_data) if general_data else DATA_DIR / "stance_general.jsonl"
@@ -381,6 +399,7 @@ class FewShotBackend(StanceBackend):
         self.use_cache = use_cache
         self.calibrate = calibrate
         self.rel_low, self.rel_span = rel_low, rel_span
+        self.packaged_vectors = packaged_vectors
         self._heads: dict[str, LinearHead] = {}
         self._vecs: dict[str, np.ndarray] = {}
         self._general_digest: str | None = None
@@ -419,7 +438,7 @@ class FewShotBackend(StanceBackend):
         return vecs
 
     def target_strings(self, target: Target) -> list[str]:
-        return [target.name] + [a for a in target.aliases if a.lower() != target.name.lower()][:8]
+        return target_strings(target)
 
     def target_vectors(self, target: Target) -> tuple[np.ndarray, np.ndarray]:
         """The target's embedding (its name, plus half a weight for the mean of its aliases, normalised) and
@@ -451,24 +470,40 @@ class FewShotBackend(StanceBackend):
 
     def head_key(self, target: Target) -> str:
         own = [[ex["text"], ex["label"]] for ex in target.examples]
-        settings = [HEAD_VERSION, self.C, self.target_weight, self.calibrate, self.encoder.engine.compute_precision]
+        settings = [HEAD_VERSION, self.C, self.target_weight, self.calibrate, self.encoder.engine.compute_precision,
+                    self.packaged_digest()]
         target_part = [target.name, self.target_strings(target), own] if own else None
         return _digest([settings, self.encoder_id, self.general_digest(), target_part])
 
+    def packaged_digest(self) -> str | None:
+        """The hash of the packaged general-set vectors (:mod:`stancekit.generalvectors`) this backend may
+        use, None when it may not (``packaged_vectors=False``) or there is no such file. Whether they are
+        used depends only on that file and the encoder, both in the cache keys."""
+        return generalvectors.digest() if self.packaged_vectors else None
+
+    def general_strings(self, rows: Sequence[dict] | None = None) -> list[str]:
+        """:func:`general_strings` of this backend's general set."""
+        return general_strings(load_general_examples(self.general_path) if rows is None else rows)
+
     def _general_rows(self):
-        """The general set's rows and features; their embeddings come from the disk cache when present."""
+        """The general set's rows and features. Their embeddings come from the disk cache when present,
+        else from the packaged vectors when this encoder reproduces them, else from the encoder."""
         if self._general is None:
             rows = load_general_examples(self.general_path)
             if rows:
-                path = cache_dir() / f"emb-{self.encoder_id}-{_digest([self.general_digest(), HEAD_VERSION, self.encoder.engine.compute_precision])}.npz"
+                key = [self.general_digest(), HEAD_VERSION, self.encoder.engine.compute_precision,
+                       self.packaged_digest()]
+                path = cache_dir() / f"emb-{self.encoder_id}-{_digest(key)}.npz"
                 if self.use_cache and path.exists():
                     with np.load(path, allow_pickle=False) as data:
                         for s, v in zip(data["strings"], data["vectors"]):
                             self._vecs.setdefault(str(s), v)
                 targets = {r["target"]: Target.adhoc(r["target"]) for r in rows}
-                strings = sorted({r["text"] for r in rows} | {s for tg in targets.values()
-                                                           for s in self.target_strings(tg) + hypothesis_texts(tg.name)})
+                strings = self.general_strings(rows)
                 missing = [s for s in strings if s not in self._vecs]
+                if missing and self.packaged_digest():
+                    packaged = generalvectors.matching(self.encoder)
+                    self._vecs.update((s, packaged[s]) for s in missing if s in packaged)
                 self.vectors(strings)
                 if self.use_cache and missing:
                     save_npz(path, strings=np.array(strings), vectors=np.stack([self._vecs[s] for s in strings]))
@@ -513,7 +548,7 @@ class FewShotBackend(StanceBackend):
             held = np.concatenate([grouped_split([r["target"] for r in general]), np.zeros(len(own), bool)])
             if len({y[i] for i in np.flatnonzero(~held)}) == len(LABELS):
                 first = LinearHead.fit(X[~held], [y[i] for i in np.flatnonzero(~held)], C=self.C,
-                                       sample_weight=weights[~held])
+                                       sample_weight=weights[~held], start=head)
                 head.temperature = fit_temperature(first.logits(X[held]),
                                                    [LABELS.index(y[i]) for i in np.flatnonzero(held)])
         return head
