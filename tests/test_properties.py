@@ -309,3 +309,25 @@ def test_tagger_link_equals_comparing_every_pair(raw, breaks):
         spans.append(TaggedSpan(pos, pos + length, role, 1.0))
     got = [(a.content, a.cue, a.source) for a in link(text, spans)]
     assert got == _link_by_brute_force(text, spans)
+
+
+# -- target mentions ------------------------------------------------------------------------------------
+
+ALIAS = st.text(alphabet=st.sampled_from(list("abAB .+-(*")), min_size=0, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(aliases=st.lists(ALIAS, max_size=5), keywords=st.lists(ALIAS, max_size=3),
+       text=st.text(alphabet=st.sampled_from(list("abAB .+-(*\n")), max_size=60))
+def test_target_mentions_equal_searching_each_alias(aliases, keywords, text):
+    """The compiled, cached patterns find what searching for each alias and keyword on its own finds."""
+    import re
+
+    from stancekit.targets import Target
+
+    target = Target(id="t", name="t", aliases=aliases, keywords=keywords)
+    low = text.lower()
+    assert target.alias_hit(text) == any(re.search(r"\b" + re.escape(a.lower()), low) for a in aliases)
+    words = sorted({w.lower() for w in aliases + keywords if w}, key=len, reverse=True)
+    expected = len(re.findall(r"\b(" + "|".join(map(re.escape, words)) + ")", low)) if words else 0
+    assert target.mentions(text) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import Errors, StancekitError
@@ -34,18 +35,14 @@ class Target:
 
     def mentions(self, text: str) -> int:
         """How many aliases or keywords ``text`` contains (whole words, case-insensitive)."""
-        low = text.lower()
-        return sum(1 for w in self._pattern().findall(low))
+        return len(self._pattern().findall(text.lower()))
 
     def alias_hit(self, text: str) -> bool:
-        low = text.lower()
-        return any(re.search(r"\b" + re.escape(a.lower()), low) for a in self.aliases)
+        """Whether an alias starts at a word start in ``text`` (case-insensitive)."""
+        return _word_starts(_longest_first(self.aliases)).search(text.lower()) is not None
 
     def _pattern(self):
-        words = sorted({w.lower() for w in self.aliases + self.keywords if w}, key=len, reverse=True)
-        if not words:
-            return re.compile(r"(?!x)x")
-        return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")")
+        return _word_starts(_longest_first(w for w in self.aliases + self.keywords if w))
 
     @classmethod
     def from_dict(cls, data: dict, *, source: str | None = None) -> "Target":
@@ -66,6 +63,19 @@ class Target:
     def adhoc(cls, name: str) -> "Target":
         """A target made from a bare phrase ("nuclear power"), as in zero-shot evaluation."""
         return cls(id=re.sub(r"\W+", "_", name.lower()).strip("_") or "target", name=name, aliases=[name])
+
+
+def _longest_first(words) -> tuple[str, ...]:
+    return tuple(sorted({w.lower() for w in words}, key=lambda w: (-len(w), w)))
+
+
+@lru_cache(maxsize=1024)
+def _word_starts(words: tuple[str, ...]) -> re.Pattern:
+    """One compiled pattern for "any of ``words`` at a word start" (compiled once per set of words: the
+    stance stage asks it for every quote)."""
+    if not words:
+        return re.compile(r"(?!x)x")
+    return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")")
 
 
 def shipped_targets() -> dict[str, Path]:
