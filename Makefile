@@ -35,7 +35,7 @@ torch-cpu:
 run: $(STAMP)
 	$(VENV)/bin/stancekit run corpora/sample/articles --out $(OUT) --target certification --force
 
-# the packaged embeddings of the stance general set (src/stancekit/data/stance_general.vectors.safetensors):
+# the packaged embeddings of the stance general set and the head fitted on them (src/stancekit/data/stance_general.*):
 # rebuild them after editing src/stancekit/data/stance_general.jsonl or changing the default encoder
 .PHONY: general-vectors
 general-vectors: $(STAMP)

@@ -131,3 +131,50 @@ def test_the_shipped_vectors_are_the_default_encoders():
     fresh = encoder.encode(strings)
     fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
     assert float(np.min(np.sum(fresh * np.stack([found[s] for s in strings]), axis=1))) > gv.MIN_COSINE
+
+
+def test_the_packaged_head_stands_in_for_fitting_when_it_was_fitted_the_same_way(tiny_encoder, general_file,  # noqa: F811
+                                                                                 tmp_path, monkeypatch):
+    from stancekit import stance
+    from stancekit.stance import FewShotBackend, LinearHead, general_strings
+
+    monkeypatch.setattr(gv, "PATH", tmp_path / "vectors.safetensors")
+    monkeypatch.setattr(stance, "GENERAL_HEAD", tmp_path / "head.npz")
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache-build"))
+    builder = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
+    gv.write(general_strings(ROWS), builder.encoder)
+    written = builder.write_general_head()
+
+    fits = []
+    real_fit = LinearHead.fit.__func__
+    monkeypatch.setattr(LinearHead, "fit", classmethod(lambda cls, *a, **k: fits.append(1) or real_fit(cls, *a, **k)))
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache-user"))
+    user = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
+    head = user.head_for(Target.adhoc("a target nobody configured"))
+    assert fits == []  # read, not fitted
+    assert np.array_equal(head.coef, written.coef) and head.temperature == written.temperature
+    # a target with examples is fitted as before
+    own = Target(id="own", name="the new stadium", aliases=["the new stadium"],
+                 examples=[{"text": "we want the new stadium", "label": "favor"}])
+    user.head_for(own)
+    assert fits
+    # other settings than the packaged head's: fitted
+    fits.clear()
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache-other"))
+    other = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file), C=0.5)
+    other.head_for(Target.adhoc("a target nobody configured"))
+    assert fits
+
+
+@pytest.mark.slow
+def test_the_shipped_general_head_is_what_fitting_gives_here():
+    """Fitting the general head now, from the shipped vectors, gives the shipped head (a stale head fails)."""
+    from stancekit.stance import GENERAL_HEAD, FewShotBackend, LinearHead
+
+    backend = FewShotBackend(device="cpu", use_cache=False)
+    fitted = backend._fit_head(Target.adhoc("anything"))
+    assert backend._reproduces
+    shipped = LinearHead.load(GENERAL_HEAD)
+    assert shipped.classes == fitted.classes
+    assert np.allclose(shipped.coef, fitted.coef, atol=1e-4) and abs(shipped.temperature - fitted.temperature) < 1e-3
+    assert backend._packaged_head() is not None

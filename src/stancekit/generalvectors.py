@@ -13,7 +13,9 @@ fine-tuned copy) encodes the general set itself, as before. Vectors are stored a
 vector (cosine to the fp32 vectors ≥ 0.9999, measured when written) and renormalised when read.
 
 Rebuild the file after changing the general set or the default encoder: ``make general-vectors``
-(``python -m stancekit.generalvectors``); a test fails while it lacks a string of the shipped set.
+(``python -m stancekit.generalvectors``), which also refits the packaged head of targets without examples
+(``stance.GENERAL_HEAD``); tests fail while the file lacks a string of the shipped set or the head differs
+from what fitting gives.
 """
 
 from __future__ import annotations
@@ -63,11 +65,22 @@ def write(strings: Sequence[str], encoder, path: str | Path | None = None, *, na
     meta = {"format": FORMAT, "encoder": name or Path(str(encoder.source)).name,
             "precision": encoder.engine.compute_precision, "dim": str(vectors.shape[1]),
             "count": str(len(strings)), "strings": json.dumps(strings, ensure_ascii=False)}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_file({"vectors": q, "scales": scales}, str(path), metadata=meta)
-    Path(path).chmod(0o644)
+    if not _same_file(path, q, scales, meta):  # the header's key order varies: rewrite only what changed
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        save_file({"vectors": q, "scales": scales}, str(path), metadata=meta)
+        Path(path).chmod(0o644)
     return {k: v for k, v in meta.items() if k != "strings"} | {
         "min_cosine": float(np.min(np.sum(back * unit, axis=1)))}
+
+
+def _same_file(path: Path, q: np.ndarray, scales: np.ndarray, meta: dict) -> bool:
+    from safetensors import safe_open
+
+    if not path.is_file():
+        return False
+    with safe_open(str(path), framework="numpy") as fh:
+        return (fh.metadata() or {}) == meta and np.array_equal(fh.get_tensor("vectors"), q) \
+            and np.array_equal(fh.get_tensor("scales"), scales)
 
 
 def digest(path: str | Path | None = None) -> str | None:
@@ -119,7 +132,8 @@ def matching(encoder, path: str | Path | None = None) -> dict[str, np.ndarray]:
 
 
 def main() -> None:  # pragma: no cover - a maintenance command (make general-vectors)
-    """Rebuild :data:`PATH` from the shipped general set with the default encoder, fp32 on CPU."""
+    """Rebuild :data:`PATH` from the shipped general set with the default encoder, fp32 on CPU, and the
+    packaged head of targets without examples fitted on them (``stance.GENERAL_HEAD``)."""
     import os
 
     os.environ["STANCEKIT_PRECISION"] = "fp32"
@@ -127,6 +141,10 @@ def main() -> None:  # pragma: no cover - a maintenance command (make general-ve
 
     info = write(general_strings(load_general_examples()), Encoder(device="cpu"), name="all-MiniLM-L6-v2")
     print(json.dumps(info | {"path": str(PATH), "bytes": PATH.stat().st_size}, indent=2))
+    from .stance import GENERAL_HEAD, FewShotBackend
+
+    FewShotBackend(device="cpu", use_cache=False).write_general_head()
+    print(f"{GENERAL_HEAD} ({GENERAL_HEAD.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -368,6 +368,10 @@ def general_strings(rows: Sequence[dict]) -> list[str]:
     return sorted({r["text"] for r in rows} | {s for tg in targets for s in target_strings(tg) + hypothesis_texts(tg.name)})
 
 
+#: the packaged head of targets without examples, fitted on the packaged general-set vectors
+GENERAL_HEAD = DATA_DIR / "stance_general.head.npz"
+
+
 @register_backend("fewshot")
 class FewShotBackend(StanceBackend):
     """Embedded default: a sentence encoder + a logistic-regression head from labelled examples.
@@ -400,6 +404,7 @@ class FewShotBackend(StanceBackend):
         self.calibrate = calibrate
         self.rel_low, self.rel_span = rel_low, rel_span
         self.packaged_vectors = packaged_vectors
+        self._reproduces: bool | None = None  # whether the encoder reproduces the packaged vectors
         self._heads: dict[str, LinearHead] = {}
         self._vecs: dict[str, np.ndarray] = {}
         self._general_digest: str | None = None
@@ -502,7 +507,7 @@ class FewShotBackend(StanceBackend):
                 strings = self.general_strings(rows)
                 missing = [s for s in strings if s not in self._vecs]
                 if missing and self.packaged_digest():
-                    packaged = generalvectors.matching(self.encoder)
+                    packaged = self._packaged_vectors()
                     self._vecs.update((s, packaged[s]) for s in missing if s in packaged)
                 self.vectors(strings)
                 if self.use_cache and missing:
@@ -523,10 +528,51 @@ class FewShotBackend(StanceBackend):
         if self.use_cache and path.exists():
             head = LinearHead.load(path)
         else:
-            head = self._fit_head(target)
+            head = self._packaged_head() if not target.examples else None
+            if head is None:
+                head = self._fit_head(target)
             if self.use_cache:
                 head.save(path)
         self._heads[key] = head
+        return head
+
+    # -- what ships with the package: the general set's vectors and its head -------------------------------
+    def _packaged_vectors(self) -> dict[str, np.ndarray]:
+        """The packaged general-set vectors when this encoder reproduces them, else {} (probed once)."""
+        found = generalvectors.matching(self.encoder) if self.packaged_digest() and self._reproduces is not False else {}
+        self._reproduces = bool(found)
+        return found
+
+    def _packaged_head_key(self) -> str | None:
+        """What the packaged general head was fitted from, without anything of this machine's (the head is
+        fitted on the packaged vectors only, so it is the same wherever the encoder reproduces them)."""
+        digest = self.packaged_digest()
+        if digest is None:
+            return None
+        return _digest([HEAD_VERSION, self.C, self.target_weight, self.calibrate, self.general_digest(), digest])
+
+    def _packaged_head(self) -> LinearHead | None:
+        """The packaged head of targets without examples (:data:`GENERAL_HEAD`), when it was fitted with
+        these settings on these packaged vectors and this encoder reproduces them; else None."""
+        key = self._packaged_head_key()
+        if key is None or not GENERAL_HEAD.is_file():
+            return None
+        with np.load(GENERAL_HEAD, allow_pickle=False) as data:
+            if "key" not in data.files or str(data["key"]) != key:
+                return None
+        if self._reproduces is None:
+            self._packaged_vectors()
+        return LinearHead.load(GENERAL_HEAD) if self._reproduces else None
+
+    def write_general_head(self, path: Path | None = None) -> LinearHead:
+        """Fit the head of targets without examples on the packaged vectors and store it as the packaged
+        head (``make general-vectors``)."""
+        head = self._fit_head(Target.adhoc("general"))
+        if not self._reproduces:
+            raise StancekitError(Errors.E004, path=str(generalvectors.PATH),
+                                 detail="the packaged vectors are not this encoder's: rebuild them first")
+        save_npz(Path(path or GENERAL_HEAD), coef=head.coef, intercept=head.intercept, classes=np.array(head.classes),
+                 temperature=np.array(head.temperature), key=np.array(self._packaged_head_key()))
         return head
 
     def _fit_head(self, target: Target) -> LinearHead:
