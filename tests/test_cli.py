@@ -223,6 +223,8 @@ ERRORS = [
     ("E001", ["run", "{d}/nope.txt", "--out", "{d}/o"]),
     ("E009", ["run", "{d}/bad.toml", "--out", "{d}/o"]),
     ("E003", ["run", "{d}/a.txt", "--out", "{d}/o", "--target", "no-such-target"]),
+    ("E003", ["run", "{d}/a.txt", "--out", "{d}/o", "--target", "{d}/no such folder/t.toml"]),
+    ("E003", ["run", "{d}/a.txt", "--out", "{d}/o", "--target", "text:"]),
     ("E004", ["run", "{d}/a.txt", "--out", "{d}/o", "--target", "{d}/bad.toml"]),
     ("E005", ["run", "{d}/a.txt", "--out", "{d}/o", "--config", "{d}/bad.toml"]),
     ("E005", ["run", "{d}/a.txt", "--out", "{d}/o", "--config", "{d}/unknown.toml"]),

@@ -53,7 +53,8 @@ def _shorten(text: str, n: int = 60) -> str:
 def run(
     inputs: List[str] = typer.Argument(..., help="Files (.txt, .jsonl, .html, .warc[.gz]), directories, or - for stdin."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
-    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Shipped target name or target TOML path; repeatable."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Shipped target name, target TOML path, or a topic in words "
+                                                                 "(\"the minimum wage should rise\", text:vaccines); repeatable."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Configuration TOML (overrides configs/default.toml)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Documents per batch."),

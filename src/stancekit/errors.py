@@ -14,7 +14,8 @@ class Errors(str, Enum):
     # arguments and configuration (the run cannot start)
     E001 = "Input not found: {path}"
     E002 = "Output directory {path} is not empty. Use --force to overwrite it or --resume to continue a run."
-    E003 = "Unknown target '{name}'. Shipped targets: {known}. Give a name or a path to a target TOML file."
+    E003 = ("Unknown target '{name}'. Shipped targets: {known}. Give a shipped name, a path to a target TOML "
+            "file, or a topic in words: a phrase (\"the minimum wage should rise\") or text: and a word (\"text:vaccines\").")
     E004 = "Invalid target file {path}: {detail}"
     E005 = "Invalid configuration {path}: {detail}"
     E006 = "Unknown stance backend '{name}'. Registered backends: {known}."

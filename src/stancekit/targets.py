@@ -65,6 +65,12 @@ class Target:
         return cls(id=re.sub(r"\W+", "_", name.lower()).strip("_") or "target", name=name, aliases=[name])
 
 
+def _is_phrase(text: str) -> bool:
+    """Several words that do not look like a path to a file."""
+    return len(text.split()) > 1 and not any(sep in text for sep in ("/", "\\")) \
+        and not text.strip().lower().endswith(".toml")
+
+
 def _longest_first(words) -> tuple[str, ...]:
     return tuple(sorted({w.lower() for w in words}, key=lambda w: (-len(w), w)))
 
@@ -83,13 +89,25 @@ def shipped_targets() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
 
 
+#: what marks any text, one word included, as a free-text target: ``text:vaccines``
+FREE_TEXT = "text:"
+
+
 def load_target(name_or_path: str | Path) -> Target:
-    """A shipped target by name (``certification``) or a target TOML file by path."""
+    """A shipped target by name (``certification``), a target TOML file by path, or a free-text target
+    (:meth:`Target.adhoc`): ``text:`` and any text (``text:vaccines``), or a phrase that is no file and no
+    path ("the minimum wage should rise": it holds a space, no ``/`` and does not end in ``.toml``). A single
+    word that is neither a shipped name nor a file is an error (E003), so a misspelt name is not taken for
+    a topic."""
+    if isinstance(name_or_path, str) and name_or_path.startswith(FREE_TEXT) and name_or_path[len(FREE_TEXT):].strip():
+        return Target.adhoc(" ".join(name_or_path[len(FREE_TEXT):].split()))
     path = Path(name_or_path)
     shipped = shipped_targets()
     if str(name_or_path) in shipped:
         path = shipped[str(name_or_path)]
     elif not path.exists():
+        if isinstance(name_or_path, str) and _is_phrase(name_or_path):
+            return Target.adhoc(" ".join(name_or_path.split()))
         raise StancekitError(Errors.E003, name=name_or_path, known=", ".join(shipped) or "none")
     try:
         data = read_toml(path)
