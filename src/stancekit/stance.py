@@ -413,7 +413,7 @@ class FewShotBackend(StanceBackend):
     def describe(self) -> dict:
         return {"backend": self.name, "encoder": self.encoder.source, "head": HEAD_VERSION,
                 "general_data": self.general_path.name, "C": self.C, "calibrated": self.calibrate,
-                "precision": self.encoder.engine.compute_precision}
+                "precision": self.encoder.engine.compute_precision, "general_vectors": self.packaged_digest()}
 
     # -- embeddings, computed once per string ---------------------------------------------------------
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
