@@ -37,7 +37,7 @@ from .errors import Errors, StancekitError
 from .resources import DATA_DIR, cache_dir
 from .targets import LABELS, Target
 
-HEAD_VERSION = "fewshot-head.v4"
+HEAD_VERSION = "fewshot-head.v5"
 # hypothesis sentences whose similarity to the text is a feature of the few-shot head, in (favor, against)
 # pairs; a proposition target ("the minimum wage should rise") gets the agree / disagree phrasing
 HYP_TEMPLATES = (("I support {target}.", "I am against {target}."), ("{target} is good.", "{target} is bad."),
@@ -230,10 +230,16 @@ def pair_features(t: np.ndarray, g: np.ndarray, h: np.ndarray, negated: np.ndarr
                            neg, neg * diffs, neg * cos * SIM_SCALE], axis=1).astype(np.float32)
 
 
-#: words that negate or deny what follows them; their presence is a feature of the few-shot head
-NEGATION = re.compile(r"\b(?:not|no|never|nor|neither|without|nothing|none|cannot|deny|denied|denies|denying|"
-                      r"reject|rejects|rejected|dismissed|dismisses|disputed|disputes|refuted|refutes|false|"
-                      r"doubt|doubts|doubted|unlikely|hardly|fail|fails|failed)\b|n't\b", re.IGNORECASE)
+#: cue verbs that deny or reject what they report: a short span they introduce is read with the cue before it
+#: (:func:`stance_text`), and they count as negation (:data:`NEGATION`)
+NEGATING_CUES = ("deny", "denied", "denies", "denying", "reject", "rejected", "rejects", "dismiss", "dismissed",
+                 "dismisses", "dispute", "disputed", "disputes", "refute", "refuted", "refutes")
+#: words that negate or deny what follows them (the negating cues among them); their presence is a feature of
+#: the few-shot head
+NEGATION = re.compile(r"\b(?:%s)\b|n't\b" % "|".join(sorted(set(NEGATING_CUES) | {
+    "not", "no", "never", "nor", "neither", "without", "nothing", "none", "cannot", "false",
+    "doubt", "doubts", "doubted", "unlikely", "hardly", "fail", "fails", "failed"}, key=lambda w: (-len(w), w))),
+    re.IGNORECASE)
 
 
 def negates(text: str) -> bool:
@@ -242,8 +248,6 @@ def negates(text: str) -> bool:
 
 
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+")
-NEGATING_CUES = ("deny", "denied", "denies", "denying", "reject", "rejected", "rejects", "dismiss", "dismissed",
-                 "dismisses", "dispute", "disputed", "disputes", "refute", "refuted", "refutes")
 
 
 def stance_text(x: "StanceInput") -> str:
