@@ -35,8 +35,9 @@ torch-cpu:
 run: $(STAMP)
 	$(VENV)/bin/stancekit run corpora/sample/articles --out $(OUT) --target certification --force
 
-# the packaged embeddings of the stance general set and the head fitted on them (src/stancekit/data/stance_general.*):
-# rebuild them after editing src/stancekit/data/stance_general.jsonl or changing the default encoder
+# the packaged embeddings of the stance general set and shipped targets, and the heads fitted on them
+# (src/stancekit/data/stance_general.vectors.safetensors, src/stancekit/data/stance_heads/): rebuild them after
+# editing src/stancekit/data/stance_general.jsonl or a shipped target, or changing the default encoder
 .PHONY: general-vectors
 general-vectors: $(STAMP)
 	$(PY) -m stancekit.generalvectors

@@ -43,12 +43,15 @@ def test_int8_storage_keeps_the_direction_of_each_vector():
 
 def test_the_shipped_file_covers_the_shipped_general_set():
     """Fails when the general set changes without `make general-vectors`."""
-    from stancekit.stance import general_strings, load_general_examples
+    from stancekit.stance import example_strings, general_strings, load_general_examples
+    from stancekit.targets import load_target, shipped_targets
 
     strings, vectors, meta = gv.read()
     assert meta["format"] == gv.FORMAT and meta["precision"] == "fp32"
     assert vectors.shape == (len(strings), int(meta["dim"]))
     assert set(general_strings(load_general_examples())) <= set(strings)
+    for path in shipped_targets().values():  # and what fitting a shipped target's head needs
+        assert set(example_strings(load_target(path))) <= set(strings)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
@@ -133,32 +136,38 @@ def test_the_shipped_vectors_are_the_default_encoders():
     assert float(np.min(np.sum(fresh * np.stack([found[s] for s in strings]), axis=1))) > gv.MIN_COSINE
 
 
-def test_the_packaged_head_stands_in_for_fitting_when_it_was_fitted_the_same_way(tiny_encoder, general_file,  # noqa: F811
-                                                                                 tmp_path, monkeypatch):
+def test_packaged_heads_stand_in_for_fitting_when_they_were_fitted_the_same_way(tiny_encoder, general_file,  # noqa: F811
+                                                                              tmp_path, monkeypatch):
     from stancekit import stance
-    from stancekit.stance import FewShotBackend, LinearHead, general_strings
+    from stancekit.stance import FewShotBackend, LinearHead, example_strings, general_strings
 
+    own = Target(id="own", name="the new stadium", aliases=["the new stadium", "the arena"],
+                 examples=[{"text": "we want the new stadium", "label": "favor"},
+                           {"text": "the arena is a waste", "label": "against"}])
     monkeypatch.setattr(gv, "PATH", tmp_path / "vectors.safetensors")
-    monkeypatch.setattr(stance, "GENERAL_HEAD", tmp_path / "head.npz")
+    monkeypatch.setattr(stance, "PACKAGED_HEADS", tmp_path / "heads")
     monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache-build"))
     builder = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
-    gv.write(general_strings(ROWS), builder.encoder)
-    written = builder.write_general_head()
+    gv.write(general_strings(ROWS) + example_strings(own), builder.encoder)
+    written = builder.write_packaged_heads([own])
+    assert sorted(p.name for p in written.values()) == ["general.npz", "own.npz"]
 
     fits = []
     real_fit = LinearHead.fit.__func__
     monkeypatch.setattr(LinearHead, "fit", classmethod(lambda cls, *a, **k: fits.append(1) or real_fit(cls, *a, **k)))
     monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache-user"))
     user = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
-    head = user.head_for(Target.adhoc("a target nobody configured"))
-    assert fits == []  # read, not fitted
-    assert np.array_equal(head.coef, written.coef) and head.temperature == written.temperature
-    # a target with examples is fitted as before
-    own = Target(id="own", name="the new stadium", aliases=["the new stadium"],
-                 examples=[{"text": "we want the new stadium", "label": "favor"}])
-    user.head_for(own)
+    general = user.head_for(Target.adhoc("a target nobody configured"))
+    mine = user.head_for(own)
+    assert fits == []  # both read, not fitted
+    assert np.array_equal(general.coef, LinearHead.load(written["general"]).coef)
+    assert np.array_equal(mine.coef, LinearHead.load(written["own"]).coef)
+    # a target of the same id with other examples is fitted
+    changed = Target(id="own", name="the new stadium", aliases=["the new stadium"],
+                     examples=[{"text": "the stadium will bring jobs", "label": "favor"}])
+    user.head_for(changed)
     assert fits
-    # other settings than the packaged head's: fitted
+    # other settings than the packaged heads': fitted
     fits.clear()
     monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache-other"))
     other = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file), C=0.5)
@@ -166,15 +175,41 @@ def test_the_packaged_head_stands_in_for_fitting_when_it_was_fitted_the_same_way
     assert fits
 
 
+def test_inference_keeps_the_encoders_own_vectors(tiny_encoder, general_file, tmp_path, monkeypatch):  # noqa: F811
+    """Packaged vectors are for fitting only: a text or target the file also holds is encoded at inference."""
+    from stancekit.stance import FewShotBackend, StanceInput, general_strings
+
+    monkeypatch.setattr(gv, "PATH", tmp_path / "vectors.safetensors")
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    backend = FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general_file))
+    strings = general_strings(ROWS)
+    gv.write(strings, backend.encoder)
+    marker = np.zeros(32, np.float32)
+    marker[0] = 1.0
+    packaged = gv.matching(backend.encoder)
+    name = ROWS[0]["target"]  # a general-set target's name: in the file
+    packaged[name] = marker  # a packaged vector no encoder would give
+    backend._packaged_vecs = packaged
+    backend.head_for(Target.adhoc(name))
+    assert name not in backend._vecs  # the fit's vectors are gone
+    [result] = backend.predict([StanceInput(text=ROWS[0]["text"], target=Target.adhoc(name))])
+    assert result["label"] in ("favor", "against", "neutral")
+    assert not np.allclose(backend._vecs[name], marker)  # encoded for inference
+    assert np.allclose(backend._vecs[name], backend.encoder.encode([name])[0])
+
+
 @pytest.mark.slow
-def test_the_shipped_general_head_is_what_fitting_gives_here():
-    """Fitting the general head now, from the shipped vectors, gives the shipped head (a stale head fails)."""
-    from stancekit.stance import GENERAL_HEAD, FewShotBackend, LinearHead
+def test_the_shipped_heads_are_what_fitting_gives_here():
+    """Fitting the packaged heads now, from the shipped vectors, gives the shipped heads (a stale head fails)."""
+    from stancekit.stance import FewShotBackend, LinearHead
+    from stancekit.targets import load_target, shipped_targets
 
     backend = FewShotBackend(device="cpu", use_cache=False)
-    fitted = backend._fit_head(Target.adhoc("anything"))
-    assert backend._reproduces
-    shipped = LinearHead.load(GENERAL_HEAD)
-    assert shipped.classes == fitted.classes
-    assert np.allclose(shipped.coef, fitted.coef, atol=1e-4) and abs(shipped.temperature - fitted.temperature) < 1e-3
-    assert backend._packaged_head() is not None
+    targets = [Target.adhoc("anything")] + [t for t in map(load_target, shipped_targets().values()) if t.examples]
+    for target in targets:
+        fitted = backend._fit_head(target)
+        assert backend._packaged(), "the probe refused the default encoder"
+        shipped = backend._packaged_head(target)
+        assert shipped is not None, target.id
+        assert shipped.classes == fitted.classes
+        assert np.allclose(shipped.coef, fitted.coef, atol=1e-4) and abs(shipped.temperature - fitted.temperature) < 1e-3

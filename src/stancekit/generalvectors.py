@@ -4,8 +4,10 @@ The ``fewshot`` stance backend fits its head on the general set (``data/stance_g
 3,000 texts, 400 target names and their hypothesis sentences, some 6,000 strings. Encoding them is what a
 fresh install's first run waits for (about 30 s on a 2-core CPU) before its first stance; later runs read
 them from the disk cache. ``data/stance_general.vectors.safetensors`` holds those embeddings as made by the
-default encoder (all-MiniLM-L6-v2, fp32, on CPU), so that the first run fits its head at once, and every
-machine fits the same head whatever precision its encoder runs in.
+default encoder (all-MiniLM-L6-v2, fp32, on CPU), together with the strings of the shipped targets' own
+examples, names and hypotheses. While a head is fitted they stand in for the encoder's vectors, so every
+machine fits the same head whatever precision its encoder runs in (inference keeps the encoder's own
+vectors), and the heads fitted on them can ship too (``stance.PACKAGED_HEADS``): a first run reads them.
 
 The file is used only by an encoder that reproduces it: :data:`PROBES` of its strings are encoded again
 and each must be within :data:`MIN_COSINE` of its stored vector. Another encoder (another model, or a
@@ -13,9 +15,9 @@ fine-tuned copy) encodes the general set itself, as before. Vectors are stored a
 vector (cosine to the fp32 vectors ≥ 0.9999, measured when written) and renormalised when read.
 
 Rebuild the file after changing the general set or the default encoder: ``make general-vectors``
-(``python -m stancekit.generalvectors``), which also refits the packaged head of targets without examples
-(``stance.GENERAL_HEAD``); tests fail while the file lacks a string of the shipped set or the head differs
-from what fitting gives.
+(``python -m stancekit.generalvectors``), which also refits the packaged heads (``stance.PACKAGED_HEADS``:
+targets without examples, and each shipped target); tests fail while the file lacks a string they need or a
+head differs from what fitting gives.
 """
 
 from __future__ import annotations
@@ -132,19 +134,21 @@ def matching(encoder, path: str | Path | None = None) -> dict[str, np.ndarray]:
 
 
 def main() -> None:  # pragma: no cover - a maintenance command (make general-vectors)
-    """Rebuild :data:`PATH` from the shipped general set with the default encoder, fp32 on CPU, and the
-    packaged head of targets without examples fitted on them (``stance.GENERAL_HEAD``)."""
+    """Rebuild :data:`PATH` with the default encoder, fp32 on CPU, from the shipped general set and the
+    shipped targets' examples, names and hypotheses; then the packaged heads fitted on them
+    (``stance.PACKAGED_HEADS``: targets without examples, and each shipped target)."""
     import os
 
     os.environ["STANCEKIT_PRECISION"] = "fp32"
-    from .stance import Encoder, general_strings, load_general_examples
+    from .stance import Encoder, FewShotBackend, example_strings, general_strings, load_general_examples
+    from .targets import load_target, shipped_targets
 
-    info = write(general_strings(load_general_examples()), Encoder(device="cpu"), name="all-MiniLM-L6-v2")
+    targets = [load_target(path) for path in shipped_targets().values()]
+    strings = general_strings(load_general_examples()) + [s for t in targets for s in example_strings(t)]
+    info = write(strings, Encoder(device="cpu"), name="all-MiniLM-L6-v2")
     print(json.dumps(info | {"path": str(PATH), "bytes": PATH.stat().st_size}, indent=2))
-    from .stance import GENERAL_HEAD, FewShotBackend
-
-    FewShotBackend(device="cpu", use_cache=False).write_general_head()
-    print(f"{GENERAL_HEAD} ({GENERAL_HEAD.stat().st_size} bytes)")
+    for name, path in FewShotBackend(device="cpu", use_cache=False).write_packaged_heads(targets).items():
+        print(f"head {name}: {path} ({path.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":  # pragma: no cover

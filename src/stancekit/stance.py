@@ -372,8 +372,15 @@ def general_strings(rows: Sequence[dict]) -> list[str]:
     return sorted({r["text"] for r in rows} | {s for tg in targets for s in target_strings(tg) + hypothesis_texts(tg.name)})
 
 
-#: the packaged head of targets without examples, fitted on the packaged general-set vectors
-GENERAL_HEAD = DATA_DIR / "stance_general.head.npz"
+def example_strings(target: Target) -> list[str]:
+    """Every string a head's features of ``target``'s own examples need: the examples, the target's names and
+    its hypothesis sentences."""
+    return [ex["text"] for ex in target.examples] + target_strings(target) + hypothesis_texts(target.name)
+
+
+#: heads fitted on the packaged vectors that ship with the package: ``general.npz`` (targets without
+#: examples) and ``<id>.npz`` for each shipped target with examples
+PACKAGED_HEADS = DATA_DIR / "stance_heads"
 
 
 @register_backend("fewshot")
@@ -408,7 +415,7 @@ class FewShotBackend(StanceBackend):
         self.calibrate = calibrate
         self.rel_low, self.rel_span = rel_low, rel_span
         self.packaged_vectors = packaged_vectors
-        self._reproduces: bool | None = None  # whether the encoder reproduces the packaged vectors
+        self._packaged_vecs: dict[str, np.ndarray] | None = None  # read and probed on first need
         self._heads: dict[str, LinearHead] = {}
         self._vecs: dict[str, np.ndarray] = {}
         self._general_digest: str | None = None
@@ -478,11 +485,9 @@ class FewShotBackend(StanceBackend):
         return self._general_digest
 
     def head_key(self, target: Target) -> str:
-        own = [[ex["text"], ex["label"]] for ex in target.examples]
         settings = [HEAD_VERSION, self.C, self.target_weight, self.calibrate, self.encoder.engine.compute_precision,
                     self.packaged_digest()]
-        target_part = [target.name, self.target_strings(target), own] if own else None
-        return _digest([settings, self.encoder_id, self.general_digest(), target_part])
+        return _digest([settings, self.encoder_id, self.general_digest(), self._target_part(target)])
 
     def packaged_digest(self) -> str | None:
         """The hash of the packaged general-set vectors (:mod:`stancekit.generalvectors`) this backend may
@@ -495,8 +500,9 @@ class FewShotBackend(StanceBackend):
         return general_strings(load_general_examples(self.general_path) if rows is None else rows)
 
     def _general_rows(self):
-        """The general set's rows and features. Their embeddings come from the disk cache when present,
-        else from the packaged vectors when this encoder reproduces them, else from the encoder."""
+        """The general set's rows and features (called while a head is fitted). Their embeddings are the
+        packaged ones when this encoder reproduces them (:meth:`_fitting_vectors`), else from the disk cache
+        when present, else from the encoder."""
         if self._general is None:
             rows = load_general_examples(self.general_path)
             if rows:
@@ -510,9 +516,6 @@ class FewShotBackend(StanceBackend):
                 targets = {r["target"]: Target.adhoc(r["target"]) for r in rows}
                 strings = self.general_strings(rows)
                 missing = [s for s in strings if s not in self._vecs]
-                if missing and self.packaged_digest():
-                    packaged = self._packaged_vectors()
-                    self._vecs.update((s, packaged[s]) for s in missing if s in packaged)
                 self.vectors(strings)
                 if self.use_cache and missing:
                     save_npz(path, strings=np.array(strings), vectors=np.stack([self._vecs[s] for s in strings]))
@@ -532,7 +535,7 @@ class FewShotBackend(StanceBackend):
         if self.use_cache and path.exists():
             head = LinearHead.load(path)
         else:
-            head = self._packaged_head() if not target.examples else None
+            head = self._packaged_head(target)
             if head is None:
                 head = self._fit_head(target)
             if self.use_cache:
@@ -540,46 +543,79 @@ class FewShotBackend(StanceBackend):
         self._heads[key] = head
         return head
 
-    # -- what ships with the package: the general set's vectors and its head -------------------------------
-    def _packaged_vectors(self) -> dict[str, np.ndarray]:
-        """The packaged general-set vectors when this encoder reproduces them, else {} (probed once)."""
-        found = generalvectors.matching(self.encoder) if self.packaged_digest() and self._reproduces is not False else {}
-        self._reproduces = bool(found)
-        return found
+    # -- what ships with the package: the packaged vectors and the heads fitted on them -----------------
+    def _packaged(self) -> dict[str, np.ndarray]:
+        """The packaged vectors by string when this encoder reproduces them, else {} (read and probed once)."""
+        if self._packaged_vecs is None:
+            self._packaged_vecs = generalvectors.matching(self.encoder) if self.packaged_digest() else {}
+        return self._packaged_vecs
 
-    def _packaged_head_key(self) -> str | None:
-        """What the packaged general head was fitted from, without anything of this machine's (the head is
-        fitted on the packaged vectors only, so it is the same wherever the encoder reproduces them)."""
+    @contextmanager
+    def _fitting_vectors(self):
+        """While a head is fitted, the packaged vectors stand in for the strings they hold, so that a head is
+        the same on every machine whose encoder reproduces them; the vectors of inference stay the encoder's."""
+        packaged = self._packaged()
+        if not packaged:
+            yield
+            return
+        own = self._vecs
+        self._vecs = {**own, **packaged}
+        try:
+            yield
+        finally:
+            self._vecs = own
+
+    def _target_part(self, target: Target) -> list | None:
+        own = [[ex["text"], ex["label"]] for ex in target.examples]
+        return [target.name, self.target_strings(target), own] if own else None
+
+    def _packaged_head_key(self, target: Target) -> str | None:
+        """What a packaged head for ``target`` must have been fitted from, without anything of this machine's
+        (the head is fitted on the packaged vectors, so it is the same wherever the encoder reproduces them)."""
         digest = self.packaged_digest()
         if digest is None:
             return None
-        return _digest([HEAD_VERSION, self.C, self.target_weight, self.calibrate, self.general_digest(), digest])
+        return _digest([HEAD_VERSION, self.C, self.target_weight, self.calibrate, self.general_digest(), digest,
+                        self._target_part(target)])
 
-    def _packaged_head(self) -> LinearHead | None:
-        """The packaged head of targets without examples (:data:`GENERAL_HEAD`), when it was fitted with
-        these settings on these packaged vectors and this encoder reproduces them; else None."""
-        key = self._packaged_head_key()
-        if key is None or not GENERAL_HEAD.is_file():
+    @staticmethod
+    def _packaged_head_path(target: Target, folder: Path | None = None) -> Path:
+        return Path(folder or PACKAGED_HEADS) / (f"{target.id}.npz" if target.examples else "general.npz")
+
+    def _packaged_head(self, target: Target) -> LinearHead | None:
+        """The packaged head for ``target`` (:data:`PACKAGED_HEADS`: ``general.npz`` for targets without
+        examples, ``<id>.npz`` for a shipped target), when it was fitted with these settings, examples and
+        packaged vectors and this encoder reproduces them; else None."""
+        key = self._packaged_head_key(target)
+        path = self._packaged_head_path(target)
+        if key is None or not path.is_file():
             return None
-        with np.load(GENERAL_HEAD, allow_pickle=False) as data:
+        with np.load(path, allow_pickle=False) as data:
             if "key" not in data.files or str(data["key"]) != key:
                 return None
-        if self._reproduces is None:
-            self._packaged_vectors()
-        return LinearHead.load(GENERAL_HEAD) if self._reproduces else None
+        return LinearHead.load(path) if self._packaged() else None
 
-    def write_general_head(self, path: Path | None = None) -> LinearHead:
-        """Fit the head of targets without examples on the packaged vectors and store it as the packaged
-        head (``make general-vectors``)."""
-        head = self._fit_head(Target.adhoc("general"))
-        if not self._reproduces:
+    def write_packaged_heads(self, targets: Sequence[Target] = (), folder: Path | None = None) -> dict[str, Path]:
+        """Fit the head of targets without examples, and of each of ``targets``, on the packaged vectors and
+        store them as packaged heads (``make general-vectors``)."""
+        if not self._packaged():
             raise StancekitError(Errors.E004, path=str(generalvectors.PATH),
                                  detail="the packaged vectors are not this encoder's: rebuild them first")
-        save_npz(Path(path or GENERAL_HEAD), coef=head.coef, intercept=head.intercept, classes=np.array(head.classes),
-                 temperature=np.array(head.temperature), key=np.array(self._packaged_head_key()))
-        return head
+        out = {}
+        for target in [Target.adhoc("general"), *[t for t in targets if t.examples]]:
+            head = self._fit_head(target)
+            path = self._packaged_head_path(target, folder)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_npz(path, coef=head.coef, intercept=head.intercept, classes=np.array(head.classes),
+                     temperature=np.array(head.temperature), key=np.array(self._packaged_head_key(target)))
+            out[target.id if target.examples else "general"] = path
+        return out
 
     def _fit_head(self, target: Target) -> LinearHead:
+        with self._fitting_vectors():
+            return self._fit_head_now(target)
+
+    def _fit_head_now(self, target: Target) -> LinearHead:
         own = [{"target": target.name, "text": ex["text"], "label": ex["label"]} for ex in target.examples]
         general, X_general = self._general_rows()
         if not general and not own:
