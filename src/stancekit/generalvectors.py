@@ -36,7 +36,8 @@ PATH = DATA_DIR / "stance_general.vectors.safetensors"
 FORMAT = "stancekit-general-vectors.v1"
 #: strings re-encoded to check that the stored vectors are this encoder's
 PROBES = 8
-#: each probe's cosine with its stored vector must reach this (bf16 against fp32: about 0.9995)
+#: each probe's cosine with its stored vector must reach this (bf16 against fp32 on 2,000 general texts: 0.99997
+#: at the smallest; another model is far below)
 MIN_COSINE = 0.995
 
 
