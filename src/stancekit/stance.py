@@ -339,9 +339,10 @@ class LinearHead:
     def proba(self, X: np.ndarray) -> np.ndarray:
         return _softmax(self.logits(X) / self.temperature)
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, **extra) -> None:
+        """The head as plain arrays; ``extra`` arrays are stored beside them (a packaged head's ``key``)."""
         save_npz(path, coef=self.coef, intercept=self.intercept, classes=np.array(self.classes),
-                 temperature=np.array(self.temperature))
+                 temperature=np.array(self.temperature), **extra)
 
     @classmethod
     def load(cls, path: Path) -> "LinearHead":
@@ -495,10 +496,6 @@ class FewShotBackend(StanceBackend):
         used depends only on that file and the encoder, both in the cache keys."""
         return generalvectors.digest() if self.packaged_vectors else None
 
-    def general_strings(self, rows: Sequence[dict] | None = None) -> list[str]:
-        """:func:`general_strings` of this backend's general set."""
-        return general_strings(load_general_examples(self.general_path) if rows is None else rows)
-
     def _general_rows(self):
         """The general set's rows and features (called while a head is fitted). Their embeddings are the
         packaged ones when this encoder reproduces them (:meth:`_fitting_vectors`), else from the disk cache
@@ -514,7 +511,7 @@ class FewShotBackend(StanceBackend):
                         for s, v in zip(data["strings"], data["vectors"]):
                             self._vecs.setdefault(str(s), v)
                 targets = {r["target"]: Target.adhoc(r["target"]) for r in rows}
-                strings = self.general_strings(rows)
+                strings = general_strings(rows)
                 missing = [s for s in strings if s not in self._vecs]
                 self.vectors(strings)
                 if self.use_cache and missing:
@@ -606,8 +603,7 @@ class FewShotBackend(StanceBackend):
             head = self._fit_head(target)
             path = self._packaged_head_path(target, folder)
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_npz(path, coef=head.coef, intercept=head.intercept, classes=np.array(head.classes),
-                     temperature=np.array(head.temperature), key=np.array(self._packaged_head_key(target)))
+            head.save(path, key=np.array(self._packaged_head_key(target)))
             out[target.id if target.examples else "general"] = path
         return out
 
