@@ -88,6 +88,25 @@ def test_said_after_quote(nlp):
     assert qs[0]["cue"]["text"] == "said"
 
 
+@pytest.mark.parametrize("text, content, cue, speaker", [
+    ("“The pier stays shut until June,” the harbour director posted on social media.",
+     "The pier stays shut until June", "posted", "harbour director"),
+    ("Residents lamented that the ferry had been cut to two crossings a day.",
+     "the ferry had been cut to two crossings a day", "lamented", "Residents"),
+    ("“Nobody read the report,” Councillor Ines Varga emailed on Monday.",
+     "Nobody read the report", "emailed", "Ines Varga"),
+])
+def test_cues_of_posts_mail_and_complaint(nlp, text, content, cue, speaker):
+    _, qs = quotes_of(nlp, text)
+    q = next(q for q in qs if q["text"] == content)
+    assert q["cue"]["text"] == cue and q["speaker"]["name"] == speaker
+
+
+def test_posting_a_loss_is_no_quote(nlp):
+    _, qs = quotes_of(nlp, "The bakery chain posted a loss of $3 million in the second quarter.")
+    assert qs == []
+
+
 def test_cue_inside_quote_gives_same_speaker(nlp):
     _, qs = quotes_of(nlp, "Governor Anna Berg spoke to reporters. “We will,” she said, “win this fight.”")
     direct = [q for q in qs if q["kind"] == "direct"]
