@@ -95,6 +95,38 @@ def test_first_and_second_person_are_never_a_name(nlp):
     assert all((q["speaker"] or {}).get("name") is None for q in qs)
 
 
+# -- he and she for an unnamed person ------------------------------------------------------------
+
+@pytest.mark.parametrize("text, fragment, name", [
+    ("The harbour director closed the east pier on Friday. “The cranes are not safe,” she said.",
+     "cranes are not safe", "harbour director"),
+    ("A ministry spokesperson declined to give figures. “We publish the totals in March,” he told reporters.",
+     "publish the totals", "A ministry spokesperson"),
+    ("The district prosecutor defended the new timetable. She said the buses would adapt within a week.",
+     "buses would adapt", "district prosecutor"),
+])
+def test_he_or_she_takes_an_unnamed_person_when_nobody_is_named(nlp, text, fragment, name):
+    _, qs = quotes(nlp, text)
+    sp = speaker_of(qs, fragment)
+    assert sp["name"] == name and sp["label"] == "PERSON"
+    assert sp["resolution"] == "pronoun" and sp["confidence"] >= PRONOUN_MIN_CONFIDENCE
+
+
+def test_a_gendered_noun_refuses_the_other_pronoun(nlp):
+    text = "The spokeswoman declined to comment on the lease. “The board has not met,” he said."
+    _, qs = quotes(nlp, text)
+    assert speaker_of(qs, "board has not met")["name"] is None
+
+
+def test_a_named_person_keeps_the_pronoun_from_an_epithet(nlp):
+    # "the candidate" is the named person again, not somebody new
+    text = ("Rosa Iturbe opened her campaign in the port on Sunday. The candidate promised cheaper ferries. "
+            "“Every island deserves a daily boat,” she said.")
+    _, qs = quotes(nlp, text)
+    sp = speaker_of(qs, "daily boat")
+    assert sp["name"] == "Rosa Iturbe" and sp["resolution"] == "pronoun"
+
+
 # -- number: they --------------------------------------------------------------------------------
 
 def test_they_takes_the_group_subject_before(nlp):

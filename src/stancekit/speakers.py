@@ -6,7 +6,8 @@ Used by the quote stage. A speaker token can be
 * a title + name ("Minister Sánchez"): the same, resolution ``title``;
 * a relative pronoun ("Petro, who accused …"): the noun it refers to, resolution ``relative``;
 * a third-person pronoun ("he told reporters"): the most salient *agreeing* antecedent before it,
-  resolution ``pronoun`` (see below);
+  resolution ``pronoun`` (see below); "he"/"she" take an unnamed person ("The senator rejected the
+  bill. … she said") only where no named person is in reach;
 * a first- or second-person pronoun ("I", "you", "we"): never a name. The record keeps the mention
   with ``name`` None (in a transcript the quote stage credits the line's speaker instead);
 * a role noun ("the governor", "the Texas governor", "the minister"): the document's person who holds
@@ -97,6 +98,8 @@ PLACE_OWNERS = frozenset({"state", "city", "county", "town", "country", "nation"
 # "its members said": the organisation speaks through them
 MEMBER_NOUNS = frozenset({"member", "official", "leader", "representative", "spokesperson", "spokesman",
                           "spokeswoman", "staff", "lawyer", "attorney", "executive", "leadership"})
+# speaker nouns that never name one person ("people", "the union" and the other organisation nouns)
+NOT_PERSON_NOUNS = frozenset({"people", "white house", "kremlin", "pentagon"}) | ORG_NOUNS
 # organisation nouns so generic that "the agency" means the organisation the text is about
 GENERIC_ORG_NOUNS = frozenset({"agency", "company", "firm", "organization", "organisation", "group",
                                "corporation", "utility", "network", "authority", "government", "administration"})
@@ -143,7 +146,9 @@ class SpeakerResolver:
         self._pronoun_cache: dict[int, dict | None] = {}
         self._chain: list[tuple[int, str]] = []  # (token index, name) of pronouns already resolved
         self.groups: list[tuple[int, dict | None]] = []
+        self.persons: list[tuple[int, dict]] = []
         self._collect_groups()
+        self._collect_persons()
         self._link_pronouns()
 
     def in_title(self, tok: Token) -> bool:
@@ -263,6 +268,30 @@ class SpeakerResolver:
             rec = self._group_phrase(tok, owner=True)
             if rec is not None and rec.get("name") and rec["resolution"] == "nominal":
                 self.groups[k] = (tok.i, dict(rec, resolution="group"))
+
+    def _collect_persons(self) -> None:
+        """``self.persons``: unnamed people who are the subject of a clause ("The senator rejected the
+        bill", "a State Department spokesperson declined to comment"), as (token index, record) in
+        reading order: antecedents of "he" and "she" beside the named people. A role noun whose holder
+        the document names is that holder ("the minister" after "Defense Minister Ana Ruiz"); a gendered
+        noun ("spokeswoman", "a woman") gives the person's gender."""
+        for tok in self.doc:
+            if tok.dep_ not in NOMINAL_SUBJECT_DEPS or tok.pos_ != "NOUN" or tok.tag_ != "NN" \
+                    or tok.i in self._by_token or self.in_title(tok) or not _person_noun(tok):
+                continue
+            rec = self._nominal(tok) if is_title_token(tok) else None
+            if rec is None:
+                rec = self._group_phrase(tok, owner=False)
+                if rec is None or rec["label"] != "GROUP":
+                    continue
+                rec = dict(rec, label="PERSON", resolution="nominal", confidence=0.5)
+            if not rec.get("name"):
+                continue
+            words = {t.lower_ for t in _phrase(tok)}
+            gender = "f" if words & FEMALE_WORDS else "m" if words & MALE_WORDS else None
+            if gender and rec["name"] not in self.gender:
+                self.gender[rec["name"]] = gender
+            self.persons.append((tok.i, rec))
 
     def _coordinated_people(self, tok: Token) -> list[str]:
         """"Ana Ruiz and Tom Lee said": both canonical names when ``tok`` heads such a coordination."""
@@ -472,6 +501,19 @@ class SpeakerResolver:
                 weight = self._weight(self.doc[i]) * (0.2 if self.quoted[i] else 1.0)
                 _add(best, name, dist, weight)
                 records.setdefault(name, {"label": "PERSON"})
+            # unnamed people ("The senator rejected the bill. … she said") only where no named person
+            # is in reach: news refers back to a named person with epithets ("the candidate", "the
+            # billionaire") that would otherwise take the pronoun from the name
+            for i, rec in (self.persons if not best else ()):
+                if i >= tok.i:
+                    break
+                dist = here - self.sent_index.get(i, 0)
+                name = rec["name"]
+                if dist > WINDOW_SENTS or dist < 0 or (want and self.gender.get(name) not in (None, want)):
+                    continue
+                _add(best, name, dist, self._weight(self.doc[i]) * (0.2 if self.quoted[i] else 1.0))
+                records.setdefault(name, {"label": "PERSON"} if rec["resolution"] != "nominal" or
+                                   name in self.roles else rec)
         if low in GROUP_PRONOUNS or low in THING_PRONOUNS:
             for i, rec in self.groups:
                 if i >= tok.i:
@@ -603,6 +645,14 @@ class SpeakerResolver:
         if len(ranked) > 1 and ranked[1][1] * 1.5 > ranked[0][1]:
             return None
         return ranked[0][0]
+
+
+def _person_noun(tok: Token) -> bool:
+    """Whether a common noun names one person: a title ("senator", "spokeswoman"), a speaker noun that is
+    no organisation ("official", "resident") or a gendered noun ("woman")."""
+    lemma = tok.lemma_.lower()
+    return is_title_token(tok) or lemma in MALE_WORDS or lemma in FEMALE_WORDS or \
+        (lemma in speaker_nouns() and lemma not in NOT_PERSON_NOUNS)
 
 
 def _add(best: dict, key: str, dist: int, weight: float) -> None:
