@@ -42,3 +42,9 @@ def test_mislabelled_person_in_title_appositive_joins_surname_and_gets_role(nlp)
     assert speakers["Marcus Reyes"]["label"] == "PERSON"
     assert speakers["Marcus Reyes"]["role"] == "General Secretary"
     assert speakers["Marta Villanueva"]["role"] == "Principal Investigator"  # not the honorific "Dr."
+
+
+def test_an_entity_with_nothing_to_name_is_skipped(nlp):
+    # "Mr. ." can be tagged as an entity; its canonical text is empty, which once failed the document (E120)
+    doc = nlp("Mr. . said")
+    assert all(e["canonical"] for e in doc._.stancekit_entities)

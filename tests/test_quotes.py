@@ -102,6 +102,31 @@ def test_cues_of_posts_mail_and_complaint(nlp, text, content, cue, speaker):
     assert q["cue"]["text"] == cue and q["speaker"]["name"] == speaker
 
 
+@pytest.mark.parametrize("text, content, cue, speaker", [
+    ("The mayor made it clear that the pool would not reopen this summer.",
+     "the pool would not reopen this summer", "made", "mayor"),
+    ("Councillor Ines Varga made plain that she would vote against the levy.",
+     "she would vote against the levy", "made", "Ines Varga"),
+    ("The senator called on the government to release the audit before the vote.",
+     "the government to release the audit before the vote", "called", "senator"),
+    ("Ana Ruiz said on Friday during a press conference that she may wait until March to decide.",
+     "she may wait until March to decide", "said", "Ana Ruiz"),
+])
+def test_clause_patterns_of_reported_speech(nlp, text, content, cue, speaker):
+    _, qs = quotes_of(nlp, text)
+    assert [(q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [(content, cue, speaker)]
+
+
+def test_a_relative_clause_after_the_cue_is_no_content(nlp):
+    _, qs = quotes_of(nlp, "Ana Ruiz spoke at a conference that lasted two days.")
+    assert qs == []
+
+
+def test_making_a_clear_choice_is_no_quote(nlp):
+    _, qs = quotes_of(nlp, "The council made a clear choice to keep the library open.")
+    assert qs == []
+
+
 def test_posting_a_loss_is_no_quote(nlp):
     _, qs = quotes_of(nlp, "The bakery chain posted a loss of $3 million in the second quarter.")
     assert qs == []

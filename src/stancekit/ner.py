@@ -158,6 +158,8 @@ class EntityLinker:
         orgs = _org_short_names([canonical_text(e.text) for e in ents if e.label_ == "ORG"])
         for e in ents:
             name = canonical_text(e.text)
+            if not name:
+                continue  # an entity of punctuation and titles only ("Mr. ."): nothing to name
             label = e.label_
             canonical = name
             if name in full_people and label == "PERSON":

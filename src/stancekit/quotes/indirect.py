@@ -25,6 +25,8 @@ PREP_CUES = {"call": ("for", "on"), "push": ("for",), "point": ("to",), "argue":
 # prepositional cues whose object is content only with a secondary predicate ("referred to X as Y") or
 # when it carries a proposition ("alluding to reports that …")
 PREDICATE_PREPS = frozenset({"refer", "allude"})
+# "made (it) clear that …": the adjective after "make" that turns it into a cue
+MADE_CLEAR = frozenset({"clear", "plain"})
 # cues whose "if"/"whether" clause is the content ("asked the mayor whether …")
 QUESTION_CUES = frozenset({"ask", "wonder", "question", "doubt", "inquire", "enquire", "query"})
 
@@ -94,7 +96,7 @@ def reporting_verbs(ctx: Context) -> list[Quote]:
     found = []
     for tok in ctx.doc:
         lemma = ctx.lexicon.lemma(tok)
-        if tok.pos_ != "VERB" or not ctx.lexicon.is_cue_lemma(lemma):
+        if tok.pos_ != "VERB" or not (ctx.lexicon.is_cue_lemma(lemma) or made_clear(tok) is not None):
             continue
         if not ctx.free(tok.idx, tok.idx + len(tok)) or tok.i in ctx.backrefs:
             continue  # a reporting verb inside a quote is part of that quote; "said that." is a cue
@@ -134,12 +136,19 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
     ``object``: "criticized the plan".
     """
     kids = list(verb.children)
+    clause = made_clear(verb)
+    if clause is not None:  # "made it clear that the pool would stay shut"
+        return trim_tokens([t for t in clause.subtree if not (t.dep_ == "mark" and t.head.i == clause.i)]), "clause"
     after = [c for c in kids if c.dep_ == "ccomp" and c.i > verb.i]
     if after:  # the clause after the verb first (all of it: "they do n’t know" may come as two), then one before
         return trim_tokens([t for c in after for t in c.subtree]), "clause"
     for c in kids:
         if c.dep_ == "ccomp" and c.i < verb.i:
             return trim_tokens(list(c.subtree)), "clause"
+    if lemma in ctx.lexicon.speech or lemma in ctx.lexicon.belief:
+        late = late_that_clause(verb)
+        if late is not None:  # "said during a news conference that …"
+            return trim_tokens([t for t in late.subtree if not (t.dep_ == "mark" and t.head.i == late.i)]), "clause"
     # "X, he said, Y": the verb hangs off the main clause as a parenthetical; "He told CNN, Y": the
     # frame first, set off by a comma, parsed as a clause of Y
     head = verb.head
@@ -164,7 +173,9 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
                 if pred or carries_proposition(obj):
                     return trim_tokens(list(obj.subtree) + pred), "prep"
                 continue
-            return trim_tokens(list(obj.subtree)), "prep"
+            # "called on the council to publish the audit": what the object is asked to do belongs to it
+            x = next((g for g in kids if g.dep_ == "xcomp" and g.i > obj.i and g.pos_ in ("VERB", "AUX")), None)
+            return trim_tokens(list(obj.subtree) + (list(x.subtree) if x is not None else [])), "prep"
     if lemma in ctx.lexicon.intent:
         x = next((c for c in kids if c.dep_ == "xcomp" and c.i > verb.i and c.pos_ in ("VERB", "AUX")), None)
         if x is not None:
@@ -175,6 +186,34 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
                 (lemma in ctx.lexicon.position or not ctx.settings.object_needs_proposition
                  or not bare_noun_phrase(obj) or carries_proposition(obj)):
             return trim_tokens(list(obj.subtree) + predicate_of(verb, obj)), "object"
+    return None
+
+
+def made_clear(verb: Token) -> Token | None:
+    """The that-clause of "made (it) clear that …" / "made plain that …" when ``verb`` is that "make",
+    else None."""
+    if verb.lemma_.lower() != "make":
+        return None
+    for adj in verb.children:
+        if adj.lower_ in MADE_CLEAR and adj.i > verb.i:
+            for c in list(adj.children) + [c for c in verb.children if c.i > adj.i]:
+                if c.dep_ in ("advcl", "ccomp") and c.pos_ in ("VERB", "AUX") and has_mark(c, ("that",)):
+                    return c
+    return None
+
+
+def late_that_clause(verb: Token) -> Token | None:
+    """A that-clause the parser hung on a noun of the verb's prepositional phrase: in "said on Friday
+    during a news conference that she may wait" it is the verb's complement, not a relative clause of
+    "conference" ("that" is its complementizer, and the clause has a subject of its own)."""
+    for p in verb.children:
+        if p.dep_ != "prep" or p.i < verb.i:
+            continue
+        for t in p.subtree:
+            if t.dep_ in ("relcl", "acl", "ccomp", "advcl") and t.pos_ in ("VERB", "AUX") and \
+                    any(k.dep_ == "mark" and k.lower_ == "that" and k.i < t.i for k in t.children) and \
+                    any(k.dep_ in ("nsubj", "nsubjpass", "expl") for k in t.children):
+                return t
     return None
 
 
