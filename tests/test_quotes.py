@@ -117,9 +117,23 @@ def test_clause_patterns_of_reported_speech(nlp, text, content, cue, speaker):
     assert [(q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [(content, cue, speaker)]
 
 
+def test_a_pronoun_object_with_a_predicate_is_content(nlp):
+    _, qs = quotes_of(nlp, "Tom Baker went after the mayor on Sunday, calling him a failure.")
+    assert [(q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [("him a failure", "calling", "Tom Baker")]
+    _, qs = quotes_of(nlp, "Ana Ruiz criticized him.")  # a bare pronoun says nothing
+    assert qs == []
+
+
 def test_a_relative_clause_after_the_cue_is_no_content(nlp):
     _, qs = quotes_of(nlp, "Ana Ruiz spoke at a conference that lasted two days.")
     assert qs == []
+
+
+def test_the_complement_of_a_noun_is_not_the_speakers_words(nlp):
+    # what "the notion" says is what the engineer scoffs at, not what the engineer says
+    _, qs = quotes_of(nlp, "Scoffing at the notion that the bridge was unsafe, the engineer said repairs would "
+                           "finish in May.")
+    assert [q["text"] for q in qs] == ["repairs would finish in May"]
 
 
 def test_making_a_clear_choice_is_no_quote(nlp):

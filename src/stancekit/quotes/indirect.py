@@ -181,8 +181,9 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
         if x is not None:
             return trim_tokens(list(x.subtree)), "xcomp"
     if lemma in ctx.lexicon.object or lemma in ctx.lexicon.position:
-        obj = next((c for c in kids if c.dep_ == "dobj" and c.i > verb.i), None)
-        if obj is not None and not (obj.pos_ == "PRON" and obj.n_lefts + obj.n_rights == 0) and \
+        obj = next((c for c in kids if c.dep_ in ("dobj", "dative") and c.i > verb.i), None)
+        bare_pronoun = obj is not None and obj.pos_ == "PRON" and obj.n_lefts + obj.n_rights == 0
+        if obj is not None and (not bare_pronoun or predicate_of(verb, obj)) and \
                 (lemma in ctx.lexicon.position or not ctx.settings.object_needs_proposition
                  or not bare_noun_phrase(obj) or carries_proposition(obj)):
             return trim_tokens(list(obj.subtree) + predicate_of(verb, obj)), "object"
@@ -203,14 +204,15 @@ def made_clear(verb: Token) -> Token | None:
 
 
 def late_that_clause(verb: Token) -> Token | None:
-    """A that-clause the parser hung on a noun of the verb's prepositional phrase: in "said on Friday
-    during a news conference that she may wait" it is the verb's complement, not a relative clause of
-    "conference" ("that" is its complementizer, and the clause has a subject of its own)."""
+    """A that-clause the parser hung on a noun of the verb's prepositional phrase as a relative clause: in
+    "said on Friday during a news conference that she may wait" it is the verb's complement ("that" is
+    its complementizer, and the clause has a subject of its own). The complement of a noun ("scoffed at
+    the idea that the race was lost") is what the noun says, not the speaker's words, and stays out."""
     for p in verb.children:
         if p.dep_ != "prep" or p.i < verb.i:
             continue
         for t in p.subtree:
-            if t.dep_ in ("relcl", "acl", "ccomp", "advcl") and t.pos_ in ("VERB", "AUX") and \
+            if t.dep_ == "relcl" and t.pos_ in ("VERB", "AUX") and \
                     any(k.dep_ == "mark" and k.lower_ == "that" and k.i < t.i for k in t.children) and \
                     any(k.dep_ in ("nsubj", "nsubjpass", "expl") for k in t.children):
                 return t
