@@ -111,6 +111,10 @@ def test_cues_of_posts_mail_and_complaint(nlp, text, content, cue, speaker):
      "the government to release the audit before the vote", "called", "senator"),
     ("Ana Ruiz said on Friday during a press conference that she may wait until March to decide.",
      "she may wait until March to decide", "said", "Ana Ruiz"),
+    ("The Harbor Pilots' Guild said in a statement that night crossings would stop in January.",
+     "night crossings would stop in January", "said", "Harbor Pilots' Guild"),
+    ("The county's chief engineer, Daniel Osei, told councillors that the repair bill had doubled since spring.",
+     "the repair bill had doubled since spring", "told", "Daniel Osei"),
 ])
 def test_clause_patterns_of_reported_speech(nlp, text, content, cue, speaker):
     _, qs = quotes_of(nlp, text)

@@ -112,6 +112,14 @@ def test_he_or_she_takes_an_unnamed_person_when_nobody_is_named(nlp, text, fragm
     assert sp["resolution"] == "pronoun" and sp["confidence"] >= PRONOUN_MIN_CONFIDENCE
 
 
+def test_an_unnamed_office_holder_keeps_the_role_and_affiliation(nlp):
+    _, qs = quotes(nlp, "A Treasury Department spokesperson declined to comment. "
+                        "“We do not discuss audits,” he said.")
+    assert len(qs) == 2  # "to comment" and the direct quote
+    for q in qs:
+        assert q["speaker"]["role"] == "Spokesperson" and q["speaker"]["affiliation"] == "Treasury Department"
+
+
 def test_a_gendered_noun_refuses_the_other_pronoun(nlp):
     text = "The spokeswoman declined to comment on the lease. “The board has not met,” he said."
     _, qs = quotes(nlp, text)

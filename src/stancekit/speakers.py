@@ -600,7 +600,11 @@ class SpeakerResolver:
                 holders = [self._most_recent(holders, tok)] if self._most_recent(holders, tok) else holders
             if len(holders) == 1:
                 return self._record(holders[0], "PERSON", mention, "nominal", 0.8)
-            return self._record(text, "PERSON", mention, "nominal", 0.5)
+            rec = self._record(text, "PERSON", mention, "nominal", 0.5)
+            if rec["role"] is None:  # nobody named holds it: the phrase is all we know ("the health minister")
+                role, aff = _title_phrase(tok)
+                rec.update(role=_title_case(role), affiliation=rec["affiliation"] or aff)
+            return rec
         if head in ORG_NOUNS:
             named = any(t.i in self._by_token or t.pos_ == "PROPN" for t in phrase if t is not tok)
             if named or any(t.dep_ == "poss" for t in phrase):
@@ -796,8 +800,8 @@ def _title_phrase(tok: Token) -> tuple[str, str | None]:
         aff = " ".join(t.text for t in poss.subtree if t.dep_ != "case" and t.text not in ("'s", "’s"))
     else:
         gpe = next((c for c in tok.lefts if c.ent_type_ in ("GPE", "NORP", "ORG")), None)
-        if gpe is not None:
-            aff = gpe.text
+        if gpe is not None:  # all of the name: "State Department spokesperson" → "State Department"
+            aff = " ".join(t.text for t in gpe.subtree if t.ent_type_ == gpe.ent_type_) or gpe.text
     return " ".join(words), aff
 
 

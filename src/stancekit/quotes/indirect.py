@@ -12,6 +12,7 @@ from __future__ import annotations
 from spacy.tokens import Token
 
 from ..quotemarks import QuoteSpan, QUOTE_TOKENS
+from ..resources import speaker_nouns
 from ..syntax import finite_acl, has_mark, subject, trim_tokens
 from .model import Context, Quote, cue_dict
 
@@ -146,7 +147,7 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
         if c.dep_ == "ccomp" and c.i < verb.i:
             return trim_tokens(list(c.subtree)), "clause"
     if lemma in ctx.lexicon.speech or lemma in ctx.lexicon.belief:
-        late = late_that_clause(verb)
+        late = late_that_clause(verb, ctx.lexicon.nouns)
         if late is not None:  # "said during a news conference that …"
             return trim_tokens([t for t in late.subtree if not (t.dep_ == "mark" and t.head.i == late.i)]), "clause"
     # "X, he said, Y": the verb hangs off the main clause as a parenthetical; "He told CNN, Y": the
@@ -203,20 +204,38 @@ def made_clear(verb: Token) -> Token | None:
     return None
 
 
-def late_that_clause(verb: Token) -> Token | None:
-    """A that-clause the parser hung on a noun of the verb's prepositional phrase as a relative clause: in
-    "said on Friday during a news conference that she may wait" it is the verb's complement ("that" is
-    its complementizer, and the clause has a subject of its own). The complement of a noun ("scoffed at
-    the idea that the race was lost") is what the noun says, not the speaker's words, and stays out."""
+def late_that_clause(verb: Token, cue_nouns=frozenset()) -> Token | None:
+    """A that-clause in the verb's prepositional phrase that is the verb's content: one the parser hung
+    on a noun as a relative clause ("said on Friday during a news conference that she may wait": "that"
+    is its complementizer, and the clause has a subject of its own), or the complement of a nominal cue
+    (``cue_nouns``: "said in a statement that …"). The complement of another noun ("scoffed at the idea
+    that the race was lost") is what that noun says, not the speaker's words, and stays out."""
     for p in verb.children:
-        if p.dep_ != "prep" or p.i < verb.i:
+        if p.i < verb.i:
             continue
-        for t in p.subtree:
-            if t.dep_ == "relcl" and t.pos_ in ("VERB", "AUX") and \
-                    any(k.dep_ == "mark" and k.lower_ == "that" and k.i < t.i for k in t.children) and \
-                    any(k.dep_ in ("nsubj", "nsubjpass", "expl") for k in t.children):
-                return t
+        if p.dep_ == "prep":
+            for t in p.subtree:
+                if (t.dep_ == "relcl" or t.dep_ in ("acl", "ccomp", "advcl") and t.head.lemma_.lower() in cue_nouns) \
+                        and _complement_clause(t):
+                    return t
+        elif p.dep_ in ("dobj", "dative") and _addressee(p):
+            # "told councillors that …": a that-clause on the person addressed is what was told
+            for t in p.children:
+                if t.dep_ in ("relcl", "acl") and _complement_clause(t):
+                    return t
     return None
+
+
+def _complement_clause(t: Token) -> bool:
+    """A finite clause introduced by the complementizer "that", with a subject of its own."""
+    return t.pos_ in ("VERB", "AUX") and \
+        any(k.dep_ == "mark" and k.lower_ == "that" and k.i < t.i for k in t.children) and \
+        any(k.dep_ in ("nsubj", "nsubjpass", "expl") for k in t.children)
+
+
+def _addressee(obj: Token) -> bool:
+    """Whether a verb's object can be the people spoken to ("reporters", "the committee", "CNN", "him")."""
+    return obj.pos_ in ("PROPN", "PRON") or obj.tag_ in ("NNS", "NNPS") or obj.lemma_.lower() in speaker_nouns()
 
 
 def without_frame(tokens, verb: Token) -> list[Token]:
