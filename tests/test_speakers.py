@@ -135,6 +135,11 @@ def test_a_named_person_keeps_the_pronoun_from_an_epithet(nlp):
     assert sp["name"] == "Rosa Iturbe" and sp["resolution"] == "pronoun"
 
 
+def test_a_poll_share_is_named_in_full(nlp):
+    _, qs = quotes(nlp, "Six in 10 say the harbour tax is unfair.")
+    assert speaker_of(qs, "harbour tax")["name"] == "Six in 10"
+
+
 # -- number: they --------------------------------------------------------------------------------
 
 def test_they_takes_the_group_subject_before(nlp):

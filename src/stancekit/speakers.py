@@ -698,7 +698,7 @@ def _is_subject(tok: Token) -> bool:
 
 def _phrase(tok: Token) -> list[Token]:
     """The noun phrase of ``tok`` without relative clauses, appositives or prepositions."""
-    left = [t for t in tok.lefts if t.dep_ in ("compound", "amod", "det", "poss", "nmod", "case", "nummod")]
+    left = [t for t in tok.lefts if t.dep_ in ("compound", "amod", "det", "poss", "nmod", "case", "nummod", "quantmod")]
     toks = []
     for t in left:
         toks.extend(t.subtree)
