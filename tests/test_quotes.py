@@ -113,6 +113,12 @@ def test_cues_and_clause_patterns_of_reported_speech(nlp, text, content, cue, sp
     assert [(q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [(content, cue, speaker)]
 
 
+def test_a_word_of_the_quote_is_never_its_speaker(nlp):
+    # the parser reads "U-S-A" as a clause whose subject "A" it gives to "chanting"
+    _, qs = quotes_of(nlp, "The senator walked onto the stage, chanting “U-S-A! U-S-A!”")
+    assert [(q["text"], q["speaker"]["name"]) for q in qs] == [("U-S-A! U-S-A!", "senator")]
+
+
 def test_a_pronoun_object_with_a_predicate_is_content(nlp):
     _, qs = quotes_of(nlp, "Tom Baker went after the mayor on Sunday, calling him a failure.")
     assert [(q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [("him a failure", "calling", "Tom Baker")]
