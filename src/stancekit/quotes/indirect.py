@@ -139,7 +139,7 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
     kids = list(verb.children)
     clause = made_clear(verb)
     if clause is not None:  # "made it clear that the pool would stay shut"
-        return trim_tokens([t for t in clause.subtree if not (t.dep_ == "mark" and t.head.i == clause.i)]), "clause"
+        return clause_span(clause), "clause"
     after = [c for c in kids if c.dep_ == "ccomp" and c.i > verb.i]
     if after:  # the clause after the verb first (all of it: "they do n’t know" may come as two), then one before
         return trim_tokens([t for c in after for t in c.subtree]), "clause"
@@ -149,7 +149,7 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
     if lemma in ctx.lexicon.speech or lemma in ctx.lexicon.belief:
         late = late_that_clause(verb, ctx.lexicon.nouns)
         if late is not None:  # "said during a news conference that …"
-            return trim_tokens([t for t in late.subtree if not (t.dep_ == "mark" and t.head.i == late.i)]), "clause"
+            return clause_span(late), "clause"
     # "X, he said, Y": the verb hangs off the main clause as a parenthetical; "He told CNN, Y": the
     # frame first, set off by a comma, parsed as a clause of Y
     head = verb.head
@@ -163,7 +163,7 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
         # "asked the mayor if …", "calls for the state to …" (the parser's adverbial clause)
         if c.dep_ == "advcl" and c.i > verb.i and (lemma in QUESTION_CUES and has_mark(c, ("if", "whether"))
                                                    or "for" in preps and has_mark(c, ("for",))):
-            return trim_tokens([t for t in c.subtree if not (t.dep_ == "mark" and t.head.i == c.i)]), "clause"
+            return clause_span(c), "clause"
     for c in kids:
         if c.dep_ == "prep" and c.lower_ in preps and c.i > verb.i:
             obj = next((g for g in c.children if g.dep_ in ("pcomp", "pobj")), None)
@@ -189,6 +189,11 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
                  or not bare_noun_phrase(obj) or carries_proposition(obj)):
             return trim_tokens(list(obj.subtree) + predicate_of(verb, obj)), "object"
     return None
+
+
+def clause_span(clause: Token) -> tuple[int, int]:
+    """Character span of a subordinate clause without its own subordinator ("that", "if", "for")."""
+    return trim_tokens([t for t in clause.subtree if not (t.dep_ == "mark" and t.head.i == clause.i)])
 
 
 def made_clear(verb: Token) -> Token | None:
