@@ -147,19 +147,21 @@ def direct(ctx: Context, qs: QuoteSpan, content: Span, prev: Quote | None) -> Qu
             speaker = resolver.resolve(source)
             return Quote(**base, cue=cue, speaker=speaker, confidence=(speaker or {}).get("confidence", 0.3))
     if cue_tok is not None or speaker_tok is not None:
-        if speaker_tok is not None and qs.open_at <= speaker_tok.idx < qs.close_at:
+        def inside(tok: Token | None) -> bool:
+            return tok is not None and qs.open_at <= tok.idx < qs.close_at
+
+        misparsed = inside(speaker_tok)
+        if misparsed:
             # a misparse took a word of the quote for the cue's subject ("chanting “U-S-A!”"): a
             # participle's speaker is then the subject of the clause it hangs on
             speaker_tok = None
             if cue_tok is not None and cue_tok.dep_ in ("advcl", "conj", "xcomp") and cue_tok.head is not cue_tok:
                 speaker_tok = subject(cue_tok.head)
-                if speaker_tok is not None and qs.open_at <= speaker_tok.idx < qs.close_at:
+                if inside(speaker_tok):
                     speaker_tok = None
-            speaker = resolver.resolve(speaker_tok) if speaker_tok is not None else None
-        else:
-            speaker = resolver.resolve(speaker_tok) if speaker_tok is not None else None
-            if speaker is None and cue_tok is not None:
-                speaker = resolver.subject_of(cue_tok)
+        speaker = resolver.resolve(speaker_tok) if speaker_tok is not None else None
+        if speaker is None and cue_tok is not None and not misparsed:
+            speaker = resolver.subject_of(cue_tok)
         return Quote(**base, cue=cue_dict(cue_tok) if cue_tok is not None else None,
                      speaker=speaker, confidence=(speaker or {}).get("confidence", 0.3))
     # the cue opens the next paragraph and points back: "The coach said that after the game."
