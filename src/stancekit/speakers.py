@@ -492,28 +492,21 @@ class SpeakerResolver:
             _add(best, key, dist, weight)
             records.setdefault(key, {"label": e["label"]})
         if low in PERSON_PRONOUNS:
-            for i, name in self._chain:  # "Ann Lee … her … she": the chain's pronouns are mentions too
-                if i >= tok.i:
-                    break
-                dist = here - self.sent_index.get(i, 0)
-                if dist > WINDOW_SENTS or dist < 0 or (want and self.gender.get(name) not in (None, want)):
-                    continue
-                weight = self._weight(self.doc[i]) * (0.2 if self.quoted[i] else 1.0)
+            # "Ann Lee … her … she": the chain's pronouns are mentions too
+            for _, name, dist, weight in self._person_mentions(self._chain, tok, want):
                 _add(best, name, dist, weight)
                 records.setdefault(name, {"label": "PERSON"})
             # unnamed people ("The senator rejected the bill. … she said") only where no named person
             # is in reach: news refers back to a named person with epithets ("the candidate", "the
             # billionaire") that would otherwise take the pronoun from the name
-            for i, rec in (self.persons if not best else ()):
-                if i >= tok.i:
-                    break
-                dist = here - self.sent_index.get(i, 0)
-                name = rec["name"]
-                if dist > WINDOW_SENTS or dist < 0 or (want and self.gender.get(name) not in (None, want)):
-                    continue
-                _add(best, name, dist, self._weight(self.doc[i]) * (0.2 if self.quoted[i] else 1.0))
-                records.setdefault(name, {"label": "PERSON"} if rec["resolution"] != "nominal" or
-                                   name in self.roles else rec)
+            if not best:
+                unnamed = dict(self.persons)
+                for i, name, dist, weight in self._person_mentions(
+                        [(i, rec["name"]) for i, rec in self.persons], tok, want):
+                    _add(best, name, dist, weight)
+                    rec = unnamed[i]
+                    records.setdefault(name, {"label": "PERSON"} if rec["resolution"] != "nominal" or
+                                       name in self.roles else rec)
         if low in GROUP_PRONOUNS or low in THING_PRONOUNS:
             for i, rec in self.groups:
                 if i >= tok.i:
@@ -543,6 +536,18 @@ class SpeakerResolver:
                 weight *= 1.5  # the subject of the previous sentence: what the text is about now
             scores[key] = scores.get(key, 0.0) + weight * DECAY ** dist
         return scores, records
+
+    def _person_mentions(self, mentions, tok: Token, want: str | None):
+        """(token index, name, sentence distance, salience) of the person ``mentions`` (token index, name;
+        in reading order) before ``tok`` and within reach of it whose gender does not contradict ``want``."""
+        here = self.sent_index.get(tok.i, 0)
+        for i, name in mentions:
+            if i >= tok.i:
+                break
+            dist = here - self.sent_index.get(i, 0)
+            if dist > WINDOW_SENTS or dist < 0 or (want and self.gender.get(name) not in (None, want)):
+                continue
+            yield i, name, dist, self._weight(self.doc[i]) * (0.2 if self.quoted[i] else 1.0)
 
     def _weight(self, tok: Token) -> float:
         """Salience of one mention: the subject of a reporting verb (a speaker) 3, of a main clause 2,
