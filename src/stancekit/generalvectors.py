@@ -48,10 +48,14 @@ def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(np.rint(v / scales[:, None]), -127, 127).astype(np.int8), scales.astype(np.float32)
 
 
-def dequantize(q: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    """float32 rows, renormalised to unit length (the encoder's vectors are)."""
-    v = q.astype(np.float32) * scales[:, None]
+def _unit(v: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (the encoder's vectors are)."""
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+def dequantize(q: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """float32 rows, renormalised to unit length."""
+    return _unit(q.astype(np.float32) * scales[:, None])
 
 
 def write(strings: Sequence[str], encoder, path: str | Path | None = None, *, name: str | None = None) -> dict:
@@ -64,7 +68,7 @@ def write(strings: Sequence[str], encoder, path: str | Path | None = None, *, na
     vectors = np.asarray(encoder.encode(strings), dtype=np.float32)
     q, scales = quantize(vectors)
     back = dequantize(q, scales)
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit = _unit(vectors)
     meta = {"format": FORMAT, "encoder": name or Path(str(encoder.source)).name,
             "precision": encoder.engine.compute_precision, "dim": str(vectors.shape[1]),
             "count": str(len(strings)), "strings": json.dumps(strings, ensure_ascii=False)}
@@ -128,7 +132,7 @@ def matching(encoder, path: str | Path | None = None) -> dict[str, np.ndarray]:
     fresh = np.asarray(encoder.encode([strings[i] for i in probes]), dtype=np.float32)
     if fresh.ndim != 2 or fresh.shape[1] != vectors.shape[1]:
         return {}
-    fresh = fresh / np.maximum(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12)
+    fresh = _unit(fresh)
     if float(np.min(np.sum(fresh * vectors[probes], axis=1))) < MIN_COSINE:
         return {}
     return dict(zip(strings, vectors))
