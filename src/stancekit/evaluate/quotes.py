@@ -73,12 +73,14 @@ class Span:
 
 
 def _trimmed(text: str, span: Span) -> tuple[int, int]:
+    """The span without the spaces and punctuation at its ends; a span of punctuation alone (a colon as
+    the cue of "Rubio: …") stays as it is."""
     a, b = span.start, span.end
     while a < b and text[a] in _TRIM:
         a += 1
     while b > a and text[b - 1] in _TRIM:
         b -= 1
-    return a, b
+    return (a, b) if a < b else (span.start, span.end)
 
 
 def jaccard(x: Span, y: Span) -> float:
