@@ -88,6 +88,14 @@ def is_title_token(token) -> bool:
     return token.lower_ in ts
 
 
+def is_title_word(word: str) -> bool:
+    """A word that can stand in a job title before a name, read without a parse: a title ("Gov",
+    "Senator", "Dr."), or "former", "acting", "ex"."""
+    ts, _ = _title_tokens()
+    low = word.lower()
+    return low in ts or low + "." in ts or low in ("former", "acting", "ex", "ex-")
+
+
 def canonical_text(text: str) -> str:
     text = " ".join(text.split())
     text = _LEADING_DET.sub("", text)

@@ -48,7 +48,7 @@ import re
 
 from spacy.tokens import Doc, Token
 
-from .ner import canonical_text, first_name_gender, is_honorific, is_title_token, title_before
+from .ner import canonical_text, first_name_gender, is_honorific, is_title_token, is_title_word, title_before
 from .headlines import title_range
 from .quotemarks import pair_quote_marks
 from .resources import cues, doc_text, speaker_nouns
@@ -432,6 +432,39 @@ class SpeakerResolver:
         return {"name": name, "mention": mention, "label": label, "role": role,
                 "affiliation": info.get("affiliation"), "resolution": resolution,
                 "confidence": round(confidence, 3)}
+
+    def written_name(self, words: str, mention: dict, *, label: str | None = None) -> dict | None:
+        """The speaker record of a name read without a parse (a headline's "Sanders:"): the document's
+        person named so in full, or the one person whose full name ends with it ("Sanders", "SANDERS" →
+        "Bernie Sanders"); else, when the entity recogniser found the name (``label``: PERSON or ORG),
+        the name itself; else None (words that name nobody the document knows)."""
+        parts = [w.title() if w.isupper() and len(w) > 3 else w for w in words.split()]
+        while len(parts) > 1 and (is_title_word(parts[0]) or parts[0].isupper()):
+            parts = parts[1:]  # "Gov Fallin", "AG Mukasey": the title is no part of the name
+        words = " ".join(parts)
+        if not words or words.lower() in NEVER_NAMES:
+            return None
+        low = words.lower()
+        # the document's persons, as named outside this mention (a headline's "Gov Fallin" is no full name)
+        a, b = mention.get("start", -1), mention.get("end", -1)
+        persons = {e["canonical"] for e in self.entities if e["label"] == "PERSON" and (e["end"] <= a or e["start"] >= b)}
+        full = next((p for p in sorted(persons) if p.lower() == low), None)
+        if full is None:
+            hits = {p for p in persons if len(p.split()) > 1 and p.split()[-1] == parts[-1]}
+            full = next(iter(hits)) if len(hits) == 1 else None
+        if full is not None and (full.lower() == low or len(words.split()) == 1
+                                 or full.lower().endswith(" " + low)):
+            return self._record(full, "PERSON", mention, "name", 0.9)
+        # a name the recogniser found counts when the text names it again elsewhere: a section heading such as
+        # "Limited Tools:" is no speaker, and neither is "Clinton Cash Debunks Hillary" (too long for a name)
+        if label in ("PERSON", "ORG") and len(parts) <= 3 and self._named_elsewhere(parts[-1], a, b):
+            return self._record(canonical_text(words), label, mention, "name", 0.75)
+        return None
+
+    def _named_elsewhere(self, word: str, a: int, b: int) -> bool:
+        """Whether ``word`` stands in the document outside ``[a, b)`` (as a word of its own)."""
+        text = doc_text(self.doc)
+        return any(not (a <= m.start() < b) for m in re.finditer(r"\b%s\b" % re.escape(word), text))
 
     def _match_surname(self, name: str) -> str | None:
         parts = name.split()

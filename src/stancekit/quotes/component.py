@@ -20,6 +20,7 @@ from ..resources import doc_text
 from ..speakers import SpeakerResolver
 from ..headlines import marked_title, register_extension
 from . import direct, indirect
+from .labelled import labelled_lines
 from .model import Context, CueLexicon, Quote, QuoteSettings
 from .transcripts import transcript_quotes, transcript_turns
 
@@ -63,6 +64,9 @@ def find_quotes(doc: Doc, lexicon: CueLexicon, settings: QuoteSettings) -> Quote
         quotes.extend(indirect.reporting_verbs(ctx))
     # 3c. nothing in the title
     quotes = [q for q in (outside_title(q, title) for q in quotes) if q is not None]
+    # 3d. a line that names its speaker before a colon, the title too ("Rubio: I'm not interested …")
+    if settings.labelled_lines:
+        quotes = labelled_lines(ctx, quotes)
     quotes.sort(key=lambda q: (q.start, q.end))
     return QuotePrediction(quotes, warnings)
 

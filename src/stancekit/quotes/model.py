@@ -90,6 +90,7 @@ class QuoteSettings:
     participial: bool = True  # "Calling the plan “…,” X said" (see :func:`direct.participial`)
     back_reference: bool = True  # "“…”\n\nX said that on Monday." (see :func:`direct.cue_next_paragraph`)
     object_needs_proposition: bool = True  # see :func:`indirect.carries_proposition`
+    labelled_lines: bool = True  # "Name: what was said" lines, headlines too (see :mod:`.labelled`)
 
 
 @dataclass
