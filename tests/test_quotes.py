@@ -272,3 +272,26 @@ def test_nominal_cue_with_possessive_or_by_phrase(nlp):
         assert want in got
         for q in doc._.stancekit_quotes:
             assert doc.text[q["start"]:q["end"]] == q["text"]
+
+
+def test_a_trailing_participle_of_saying_is_a_quote_of_its_own(nlp):
+    _, qs = quotes_of(nlp, "Ana Ruiz said the harbour would stay public, noting that the council had voted twice.")
+    assert [(q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [
+        ("the harbour would stay public", "said", "Ana Ruiz"),
+        ("the council had voted twice", "noting", "Ana Ruiz")]
+
+
+def test_a_quote_after_adding_is_direct_and_keeps_its_speaker(nlp):
+    text = ("Ana Ruiz told reporters that Tom Hale “had no plan for the port,” adding, "
+            "“He lost every vote in the valley.”")
+    _, qs = quotes_of(nlp, text)
+    assert [(q["kind"], q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [
+        ("mixed", "Tom Hale “had no plan for the port,”", "told", "Ana Ruiz"),
+        ("direct", "He lost every vote in the valley.", "adding", "Ana Ruiz")]
+    assert qs[1]["marks"] == [text.rindex("“"), text.rindex("”")]
+
+
+def test_a_participle_that_goes_on_describing_stays_in_the_content(nlp):
+    _, qs = quotes_of(nlp, "The mayor said the city was growing fast, showing a chart of new permits to the council.")
+    assert [(q["text"], q["cue"]["text"]) for q in qs] == [
+        ("the city was growing fast, showing a chart of new permits to the council", "said")]

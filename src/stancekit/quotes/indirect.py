@@ -13,7 +13,7 @@ from spacy.tokens import Token
 
 from ..quotemarks import QuoteSpan, QUOTE_TOKENS
 from ..resources import speaker_nouns
-from ..syntax import finite_acl, has_mark, subject, trim_tokens
+from ..syntax import SUBJECT_DEPS, finite_acl, has_mark, subject, trim_tokens
 from .model import Context, Quote, cue_dict
 
 
@@ -28,6 +28,14 @@ PREP_CUES = {"call": ("for", "on"), "push": ("for",), "point": ("to",), "argue":
 PREDICATE_PREPS = frozenset({"refer", "allude"})
 # "made (it) clear that …": the adjective after "make" that turns it into a cue
 MADE_CLEAR = frozenset({"clear", "plain"})
+# verbs of saying whose participle, set off at the end of a reported clause, adds the speaker's next words
+# ("…, adding that …", "…, calling it …"); not "showing", "highlighting" or "echoing", which go on
+# describing what was said
+TRAILING_CUES = frozenset({"add", "say", "tell", "note", "claim", "call", "argue", "insist", "warn", "explain",
+                           "write", "declare", "vow", "promise", "suggest", "stress", "acknowledge", "admit",
+                           "concede", "predict", "urge", "accuse", "complain", "describe", "ask", "tweet",
+                           "reiterate", "repeat", "emphasize", "emphasise", "contend", "assert", "maintain",
+                           "deny", "dismiss", "joke", "quip", "boast"})
 # cues whose "if"/"whether" clause is the content ("asked the mayor whether …")
 QUESTION_CUES = frozenset({"ask", "wonder", "question", "doubt", "inquire", "enquire", "query"})
 
@@ -83,7 +91,7 @@ def noun_cues(ctx: Context) -> list[Quote]:
         if speaker is None:
             continue
         ctx.taken.append((a, b))
-        out.append(Quote(text=ctx.text[a:b], start=a, end=b, kind=ctx.mixed_or_indirect(a, b), cue=cue_dict(tok),
+        out.append(Quote(text=ctx.text[a:b], start=a, end=b, kind=ctx.kind_of(a, b), cue=cue_dict(tok),
                          speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.8, 3)))
     return out
 
@@ -110,7 +118,8 @@ def reporting_verbs(ctx: Context) -> list[Quote]:
         a, b = through_marks(a, b, ctx.partial, ctx.text)
         if b - a < (12 if how == "clause" else 6) or not ctx.free(a, b):
             continue
-        subj_tok = subject(tok)
+        outer = outer_cue(ctx, tok)
+        subj_tok = subject(outer if outer is not None else tok)
         if subj_tok is not None and a <= subj_tok.idx < b and subj_tok not in list(tok.subtree):
             continue  # the "speaker" is inside the content: not an attribution
         speaker = ctx.resolver.resolve(subj_tok) if subj_tok is not None else None
@@ -124,8 +133,13 @@ def reporting_verbs(ctx: Context) -> list[Quote]:
         if not (ctx.free(tok.idx, tok.idx + len(tok)) and ctx.free(a, b)):
             continue  # inside the content of a longer one, or its content overlaps one
         ctx.taken.append((a, b))
-        out.append(Quote(text=ctx.text[a:b], start=a, end=b, kind=ctx.mixed_or_indirect(a, b), cue=cue_dict(tok),
-                         speaker=speaker, confidence=round(speaker.get("confidence", 0.5) * 0.85, 3)))
+        kind, marks = ctx.kind_of(a, b), []
+        if kind == "direct":  # a direct quote's content is what the marks enclose, as in the direct patterns
+            phrase = next(p for p in ctx.partial if p.open_at == a)
+            a, marks = phrase.start, [phrase.open_at, phrase.close_at]
+            b = a + len(ctx.text[a:phrase.end].rstrip(" ,"))  # a comma inside the marks belongs to the frame
+        out.append(Quote(text=ctx.text[a:b], start=a, end=b, kind=kind, cue=cue_dict(tok), speaker=speaker,
+                         confidence=round(speaker.get("confidence", 0.5) * 0.85, 3), marks=marks))
     return sorted(out, key=lambda q: q.start)
 
 
@@ -142,7 +156,11 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
         return clause_span(clause), "clause"
     after = [c for c in kids if c.dep_ == "ccomp" and c.i > verb.i]
     if after:  # the clause after the verb first (all of it: "they do n’t know" may come as two), then one before
-        return trim_tokens([t for c in after for t in c.subtree]), "clause"
+        tokens = [t for c in after for t in c.subtree]
+        more = next((t for t in tokens if is_trailing_participle(ctx, t)), None)
+        if more is not None:  # "…, adding that …" is a quote of its own
+            tokens = [t for t in tokens if t.i < more.left_edge.i]
+        return trim_tokens(tokens), "clause"
     for c in kids:
         if c.dep_ == "ccomp" and c.i < verb.i:
             return trim_tokens(list(c.subtree)), "clause"
@@ -188,6 +206,38 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
                 (lemma in ctx.lexicon.position or not ctx.settings.object_needs_proposition
                  or not bare_noun_phrase(obj) or carries_proposition(obj)):
             return trim_tokens(list(obj.subtree) + predicate_of(verb, obj)), "object"
+    return None
+
+
+def is_trailing_participle(ctx: Context, tok: Token) -> bool:
+    """A participle of a verb of saying that ends a reported clause, set off by a comma and without a
+    subject of its own ("said the pool would close, adding that …", "…, noting that …"): the same
+    speaker's next words, a quote of its own (:func:`outer_cue` names its speaker)."""
+    return (tok.tag_ == "VBG" and tok.dep_ in ("advcl", "xcomp", "conj") and tok.head.i < tok.i
+            and ctx.lexicon.lemma(tok) in TRAILING_CUES and _comma_before(tok.doc, tok.left_edge.i)
+            and not any(c.dep_ in SUBJECT_DEPS for c in tok.children))
+
+
+def _comma_before(doc, i: int) -> bool:
+    """Whether a comma stands right before token ``i``, closing quotation marks aside (",” adding")."""
+    k = i - 1
+    while k >= 0 and doc[k].text in QUOTE_TOKENS:
+        k -= 1
+    return k >= 0 and doc[k].text == ","
+
+
+def outer_cue(ctx: Context, tok: Token) -> Token | None:
+    """For a trailing participle (:func:`is_trailing_participle`), the reporting verb whose clause it
+    ends ("Ruiz said the harbour would stay public, noting that …": "said"), whose subject speaks; else None."""
+    if not is_trailing_participle(ctx, tok):
+        return None
+    h = tok.head
+    for _ in range(len(tok.sent)):
+        if h.dep_ == "ccomp" and h.head.i != h.i and ctx.lexicon.is_cue(h.head):
+            return h.head
+        if h.head.i == h.i:
+            return None
+        h = h.head
     return None
 
 
@@ -311,8 +361,13 @@ def is_modifier_participle(tok: Token) -> bool:
 
 def through_marks(a: int, b: int, partial: list[QuoteSpan], text: str) -> tuple[int, int]:
     """Extend a reported clause to the closing mark of a quoted phrase that opens inside it and closes
-    just after it on the same line ("said the plan was “reckless.”" keeps the phrase and its marks)."""
+    just after it on the same line ("said the plan was “reckless.”" keeps the phrase and its marks), and
+    back to the opening mark of a phrase that the clause begins with ("adding, “He lost every vote.”")."""
     for p in partial:
         if a <= p.open_at < b <= p.close_at and p.close_at - b <= 3 and "\n" not in text[b:p.close_at]:
             b = p.close_at + 1
+    for p in partial:
+        if p.open_at < a <= p.open_at + 3 and "\n" not in text[p.open_at:a] and (
+                p.close_at < b or b <= p.close_at <= b + 3 and "\n" not in text[b:p.close_at]):
+            a, b = p.open_at, max(b, p.close_at + 1)
     return a, b

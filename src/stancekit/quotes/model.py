@@ -114,9 +114,13 @@ class Context:
         """Is [a, b) outside every transcript line and every range taken so far?"""
         return not self.turns.overlaps(a, b) and all(b <= s or a >= e for s, e in self.taken)
 
-    def mixed_or_indirect(self, a: int, b: int) -> str:
-        """``mixed`` when a quoted phrase lies inside [a, b), else ``indirect``."""
-        return "mixed" if any(a <= p.open_at and p.close_at < b for p in self.partial) else "indirect"
+    def kind_of(self, a: int, b: int) -> str:
+        """The kind of a reported content [a, b): ``direct`` when one quoted phrase is all of it (marks
+        included), ``mixed`` when quoted phrases are part of it, else ``indirect``."""
+        inside = [p for p in self.partial if a <= p.open_at and p.close_at < b]
+        if len(inside) == 1 and inside[0].open_at == a and inside[0].close_at == b - 1:
+            return "direct"
+        return "mixed" if inside else "indirect"
 
 
 def cue_dict(verb: Token) -> dict:
