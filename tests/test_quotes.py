@@ -295,3 +295,19 @@ def test_a_participle_that_goes_on_describing_stays_in_the_content(nlp):
     _, qs = quotes_of(nlp, "The mayor said the city was growing fast, showing a chart of new permits to the council.")
     assert [(q["text"], q["cue"]["text"]) for q in qs] == [
         ("the city was growing fast, showing a chart of new permits to the council", "said")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("A Harbour Gazette poll showed the mayor with a 12-point lead over her rival.",
+     [("the mayor with a 12-point lead over her rival", "showed", "A Harbour Gazette poll")]),
+    ("The letter accuses the council of hiding the cost of the bridge.",
+     [("hiding the cost of the bridge", "accuses", "letter")]),
+])
+def test_a_poll_or_a_letter_is_a_source(nlp, text, expected):
+    _, qs = quotes_of(nlp, text)
+    assert [(q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == expected
+
+
+def test_a_document_is_never_the_person_a_pronoun_means(nlp):
+    _, qs = quotes_of(nlp, "The report was published on Monday. “We counted every ballot twice,” she said.")
+    assert [q["speaker"]["name"] for q in qs] == [None]

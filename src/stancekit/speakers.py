@@ -105,6 +105,12 @@ GENERIC_ORG_NOUNS = frozenset({"agency", "company", "firm", "organization", "org
                                "corporation", "utility", "network", "authority", "government", "administration"})
 
 
+# things that state findings or positions ("a CNN poll showed Trump with a lead", "the audit found that …"):
+# sources as likely as a speaker noun, never a person a pronoun refers to
+DOCUMENT_NOUNS = frozenset({"poll", "survey", "study", "report", "analysis", "audit", "review", "memo", "letter",
+                            "statement", "filing", "lawsuit", "complaint", "ad", "advertisement", "editorial"})
+
+
 def pronoun_gender(low: str) -> str | None:
     return "m" if low in MALE_PRONOUNS else "f" if low in FEMALE_PRONOUNS else None
 
@@ -421,7 +427,8 @@ class SpeakerResolver:
             return self._record(text, "ORG", _mention_span(phrase), "nominal" if not named else "group", 0.7)
         # a plural or a known speaker noun ("officials", "a spokesman") is a likelier speaker than
         # another singular noun ("the report")
-        conf = 0.6 if head in speaker_nouns() or is_title_token(tok) or tok.tag_ in ("NNS", "NNPS") else 0.4
+        conf = 0.6 if head in speaker_nouns() or head in DOCUMENT_NOUNS or is_title_token(tok) \
+            or tok.tag_ in ("NNS", "NNPS") else 0.4
         return self._record(text, "GROUP", _mention_span(phrase), "group", conf)
 
     def _record(self, name: str | None, label: str, mention: dict, resolution: str, confidence: float) -> dict:

@@ -310,7 +310,9 @@ def bare_noun_phrase(obj: Token) -> bool:
 REASON_PREPS = {"criticize": ("for",), "criticise": ("for",), "blame": ("for", "on"), "praise": ("for",), "fault": ("for",),
                 "attack": ("for",), "blast": ("for",), "slam": ("for",), "thank": ("for",), "applaud": ("for",),
                 "credit": ("for",), "commend": ("for",), "condemn": ("for",), "rebuke": ("for",), "mock": ("for",),
-                "ridicule": ("for",), "knock": ("for",), "hail": ("for",), "accuse": ("of",)}
+                "ridicule": ("for",), "knock": ("for",), "hail": ("for",), "accuse": ("of",),
+                # not a reason: what a poll shows about its object ("showed the mayor with a 16-point lead")
+                "show": ("with",)}
 
 
 def predicate_of(verb: Token, obj: Token) -> list[Token]:
