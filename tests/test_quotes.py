@@ -311,3 +311,21 @@ def test_a_poll_or_a_letter_is_a_source(nlp, text, expected):
 def test_a_document_is_never_the_person_a_pronoun_means(nlp):
     _, qs = quotes_of(nlp, "The report was published on Monday. “We counted every ballot twice,” she said.")
     assert [q["speaker"]["name"] for q in qs] == [None]
+
+
+@pytest.mark.parametrize("text, content, cue, speaker", [
+    ("As The Harbour Gazette reported, even if the council approves the toll, the bridge will not open before 2028.",
+     "even if the council approves the toll, the bridge will not open before 2028", "reported", "Harbour Gazette"),
+    ("The harbour has lost money for six years, as the mayor noted on Monday.",
+     "The harbour has lost money for six years", "noted", "mayor"),
+    ("Of course, as Ana Ruiz pointed out, the toll was never meant to last.",
+     "the toll was never meant to last", "pointed out", "Ana Ruiz"),
+])
+def test_an_as_frame_attributes_the_clause_it_hangs_on(nlp, text, content, cue, speaker):
+    _, qs = quotes_of(nlp, text)
+    assert [(q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [(content, cue, speaker)]
+
+
+def test_as_with_a_verb_that_only_says_when_is_no_frame(nlp):
+    _, qs = quotes_of(nlp, "As the mayor spoke, protesters shouted at the back of the hall.")
+    assert qs == []

@@ -36,6 +36,11 @@ TRAILING_CUES = frozenset({"add", "say", "tell", "note", "claim", "call", "argue
                            "concede", "predict", "urge", "accuse", "complain", "describe", "ask", "tweet",
                            "reiterate", "repeat", "emphasize", "emphasise", "contend", "assert", "maintain",
                            "deny", "dismiss", "joke", "quip", "boast"})
+# verbs whose "as" frame attributes the clause it hangs on ("As the Gazette reported, …", "…, as the mayor
+# noted"); not "as she spoke" or "as he left", which only say when
+AS_CUES = frozenset({"say", "report", "note", "write", "explain", "argue", "claim", "predict", "warn", "acknowledge",
+                     "observe", "suggest", "show", "find", "reveal", "document", "tell", "announce", "indicate",
+                     "conclude", "emphasize", "emphasise", "stress", "remind", "point", "insist", "tweet"})
 # cues whose "if"/"whether" clause is the content ("asked the mayor whether …")
 QUESTION_CUES = frozenset({"ask", "wonder", "question", "doubt", "inquire", "enquire", "query"})
 
@@ -168,9 +173,16 @@ def reported_clause(ctx: Context, verb: Token, lemma: str):
         late = late_that_clause(verb, ctx.lexicon.nouns)
         if late is not None:  # "said during a news conference that …"
             return clause_span(late), "clause"
+    head = verb.head
+    # "As the Gazette reported, Y" / "Y, as the mayor noted": the clause the "as" frame hangs on
+    if lemma in AS_CUES and verb.dep_ == "advcl" and head.i != verb.i and head.pos_ in ("VERB", "AUX") \
+            and has_mark(verb, ("as",)) and not any(c.dep_ == "ccomp" for c in kids):
+        rest = without_frame(head.subtree, verb)  # the side of the frame where the clause is ("Of course, as …")
+        before = [t for t in rest if t.i < verb.left_edge.i]
+        after = [t for t in rest if t.i > verb.right_edge.i]
+        return trim_tokens(after if len(after) >= len(before) else before), "clause"
     # "X, he said, Y": the verb hangs off the main clause as a parenthetical; "He told CNN, Y": the
     # frame first, set off by a comma, parsed as a clause of Y
-    head = verb.head
     if lemma in ctx.lexicon.speech and head.i != verb.i and (
             verb.dep_ == "parataxis" and (head.pos_ in ("VERB", "AUX") or head.dep_ == "ROOT")
             or verb.dep_ == "ccomp" and head.i > verb.i and head.pos_ in ("VERB", "AUX")
