@@ -329,3 +329,12 @@ def test_an_as_frame_attributes_the_clause_it_hangs_on(nlp, text, content, cue, 
 def test_as_with_a_verb_that_only_says_when_is_no_frame(nlp):
     _, qs = quotes_of(nlp, "As the mayor spoke, protesters shouted at the back of the hall.")
     assert qs == []
+
+
+def test_in_a_poll_attributes_the_sentence_it_opens(nlp):
+    _, qs = quotes_of(nlp, "In a Harbour Gazette poll released Monday, the mayor led her rival by 12 points.")
+    assert [(q["text"], q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [
+        ("the mayor led her rival by 12 points", "In", "a Harbour Gazette poll released Monday")]
+    # the speaker of a report's sentence that has a reporting verb of its own is that verb's subject
+    _, qs = quotes_of(nlp, "In a report issued this month, the central bank said the economy had stopped shrinking.")
+    assert [(q["cue"]["text"], q["speaker"]["name"]) for q in qs] == [("said", "central bank")]

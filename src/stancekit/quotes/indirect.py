@@ -41,19 +41,21 @@ TRAILING_CUES = frozenset({"add", "say", "tell", "note", "claim", "call", "argue
 AS_CUES = frozenset({"say", "report", "note", "write", "explain", "argue", "claim", "predict", "warn", "acknowledge",
                      "observe", "suggest", "show", "find", "reveal", "document", "tell", "announce", "indicate",
                      "conclude", "emphasize", "emphasise", "stress", "remind", "point", "insist", "tweet"})
+# what "in a …" names when it attributes its sentence ("In a Gazette poll, the mayor led by 12 points")
+POLL_NOUNS = frozenset({"poll", "survey", "study", "report", "analysis"})
 # cues whose "if"/"whether" clause is the content ("asked the mayor whether …")
 QUESTION_CUES = frozenset({"ask", "wonder", "question", "doubt", "inquire", "enquire", "query"})
 
 
 def according_to(ctx: Context) -> list[Quote]:
-    """"According to X, …" (either side of the sentence): the rest of the sentence is X's."""
+    """"According to X, …" and "In a poll …, …" (either side of the sentence): the rest of the sentence is
+    X's (:func:`source_phrase`)."""
     doc, out = ctx.doc, []
     for tok in doc:
-        if tok.lower_ != "according" or tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
+        found = source_phrase(ctx, tok)
+        if found is None:
             continue
-        pobj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
-        if pobj is None:
-            continue
+        last, pobj = found
         sent = tok.sent
         phrase = (tok.i, max(t.i for t in pobj.subtree) + 1)
         # content: the rest of the sentence, without the attribution phrase and its commas
@@ -67,10 +69,26 @@ def according_to(ctx: Context) -> list[Quote]:
         speaker = ctx.resolver.resolve(pobj)
         ctx.taken.append((a, b))
         out.append(Quote(text=ctx.text[a:b], start=a, end=b, kind="indirect",
-                         cue={"text": doc[tok.i:tok.i + 2].text, "start": tok.idx,
-                              "end": doc[tok.i + 1].idx + len(doc[tok.i + 1])},
+                         cue={"text": doc[tok.i:last.i + 1].text, "start": tok.idx, "end": last.idx + len(last)},
                          speaker=speaker, confidence=round((speaker or {}).get("confidence", 0.3) * 0.85, 3)))
     return out
+
+
+def source_phrase(ctx: Context, tok: Token) -> tuple[Token, Token] | None:
+    """The cue's last word and the source of a phrase that attributes the rest of its sentence, starting at
+    ``tok``: "according to X"; "In a poll / survey / study / report / analysis …," opening a sentence whose
+    verb reports nothing itself ("In a Gazette poll, the mayor led by 12 points"; not "In a report, the bank
+    said …", where the bank speaks, nor "leads in the polls", which names no one poll)."""
+    doc = tok.doc
+    if tok.lower_ == "according" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "to":
+        pobj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
+        return (doc[tok.i + 1], pobj) if pobj is not None else None
+    if tok.lower_ == "in" and tok.i == tok.sent.start and tok.dep_ == "prep" and tok.head.pos_ in ("VERB", "AUX") \
+            and not ctx.lexicon.is_cue_lemma(ctx.lexicon.lemma(tok.head)):
+        pobj = next((c for c in tok.children if c.dep_ == "pobj"), None)
+        if pobj is not None and pobj.lemma_.lower() in POLL_NOUNS:
+            return tok, pobj
+    return None
 
 
 def noun_cues(ctx: Context) -> list[Quote]:
