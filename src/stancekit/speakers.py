@@ -454,11 +454,8 @@ class SpeakerResolver:
         low = words.lower()
         # the document's persons, as named outside this mention (a headline's "Gov Fallin" is no full name)
         a, b = mention.get("start", -1), mention.get("end", -1)
-        persons = {e["canonical"] for e in self.entities if e["label"] == "PERSON" and (e["end"] <= a or e["start"] >= b)}
-        full = next((p for p in sorted(persons) if p.lower() == low), None)
-        if full is None:
-            hits = {p for p in persons if len(p.split()) > 1 and p.split()[-1] == parts[-1]}
-            full = next(iter(hits)) if len(hits) == 1 else None
+        full = next((p for p in sorted(self._persons(a, b)) if p.lower() == low), None) \
+            or self._match_surname(words, (a, b))
         if full is not None and (full.lower() == low or len(words.split()) == 1
                                  or full.lower().endswith(" " + low)):
             return self._record(full, "PERSON", mention, "name", 0.9)
@@ -473,13 +470,17 @@ class SpeakerResolver:
         text = doc_text(self.doc)
         return any(not (a <= m.start() < b) for m in re.finditer(r"\b%s\b" % re.escape(word), text))
 
-    def _match_surname(self, name: str) -> str | None:
+    def _persons(self, a: int = -1, b: int = -1) -> set[str]:
+        """The canonical names of the document's persons, counting only mentions outside ``[a, b)``."""
+        return {e["canonical"] for e in self.entities if e["label"] == "PERSON" and (e["end"] <= a or e["start"] >= b)}
+
+    def _match_surname(self, name: str, outside: tuple[int, int] = (-1, -1)) -> str | None:
+        """The one person of the document (named outside the ``outside`` range) whose full name ends with
+        the last word of ``name``; None when there is none or more than one."""
         parts = name.split()
         if not parts:
             return None
-        last = parts[-1]
-        hits = {e["canonical"] for e in self.entities if e["label"] == "PERSON"
-                and len(e["canonical"].split()) > 1 and e["canonical"].split()[-1] == last}
+        hits = {p for p in self._persons(*outside) if len(p.split()) > 1 and p.split()[-1] == parts[-1]}
         return next(iter(hits)) if len(hits) == 1 else None
 
     # -- pronouns --------------------------------------------------------------------------------
