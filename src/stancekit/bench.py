@@ -178,7 +178,7 @@ def bench_backend(n: int = 512, *, backend: str = "fewshot", device: str = "cpu"
     warm_s = time.perf_counter() - t0
     best = float("inf")
     for _ in range(max(1, repeat)):
-        for memo in ("_vecs", "_text_vecs"):
+        for memo in ("_vecs", "_text_vecs", "_target_states"):
             if isinstance(getattr(be, memo, None), dict):
                 getattr(be, memo).clear()
         t0 = time.perf_counter()

@@ -76,6 +76,8 @@ class StanceSection(Section):
     backend: str = "fewshot"
     encoder: PathStr = ""
     model: PathStr = ""
+    # fewshot / ensemble: read each (text, target) pair with the fused reader too (stancekit.fusion)
+    fused: bool = True
     max_tokens: int = Field(16384, ge=1)
     # no target by default: a run emits quotes, speakers and claims with empty stances
     targets: list[PathStr] = Field(default_factory=list)
@@ -97,6 +99,7 @@ class ClaimsSection(Section):
 FLAT_NAMES: dict[tuple[str, str], str] = {
     ("stance", "backend"): "stance_backend",
     ("stance", "encoder"): "stance_encoder",
+    ("stance", "fused"): "stance_fused",
     ("stance", "model"): "stance_model",
     ("claims", "enabled"): "claims",
     ("claims", "min_score"): "min_claim_score",

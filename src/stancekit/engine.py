@@ -58,6 +58,20 @@ def mean_pool_head(outputs, batch) -> "np.ndarray":
     return torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
 
 
+def vector_and_states_head(layer: int) -> Callable:
+    """A head giving, for each input, its sentence embedding (as :func:`mean_pool_head`) and the hidden
+    states after ``layer`` of its real tokens (float16, tokens × dim); the engine must run the model with
+    ``output_hidden_states=True``."""
+
+    def head(outputs, batch) -> list:
+        vecs = mean_pool_head(outputs, batch)
+        states = outputs.hidden_states[layer].float().cpu().numpy().astype(np.float16)
+        lengths = batch["attention_mask"].sum(1).cpu().numpy()
+        return [(v, states[i, : int(n)]) for i, (v, n) in enumerate(zip(vecs, lengths))]
+
+    return head
+
+
 @dataclass
 class EngineStats:
     items: int = 0
@@ -73,7 +87,8 @@ class InferenceEngine:
 
     def __init__(self, model, tokenizer, *, device="auto", max_tokens: int = 16384, max_batch: int = 256,
                  max_length: int = 256, head: Callable = logits_head, threads: int | None = None,
-                 overlap: bool = True, window: int = 4096, precision: str | None = None):
+                 overlap: bool = True, window: int = 4096, precision: str | None = None,
+                 model_kwargs: dict | None = None):
         self.device = dev.resolve_device(device, threads=threads) if isinstance(device, str) or device is None \
             else device
         self.model = model.to(self.device).eval()
@@ -88,6 +103,7 @@ class InferenceEngine:
         self.max_batch = max_batch
         self.max_length = max_length
         self.head = head
+        self.model_kwargs = dict(model_kwargs or {})  # e.g. ``output_hidden_states=True`` for a head that reads them
         self.overlap = overlap
         self.window = max(1, int(window))
         self.stats = EngineStats()
@@ -179,7 +195,7 @@ class InferenceEngine:
             self._fail_hook(len(batch["input_ids"]))
         batch = dev.to_device(batch, self.device)
         with torch.inference_mode(), dev.autocast(self.device, self.precision):
-            outputs = self.model(**batch)
+            outputs = self.model(**batch, **self.model_kwargs)
         return self.head(outputs, batch)
 
     def _run_batch(self, encoded: dict, idx: list[int], batch: dict, results: list, win: list[int]) -> None:

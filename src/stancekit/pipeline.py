@@ -75,6 +75,7 @@ class Pipeline:
             options = {"device": cfg.device, "max_tokens": cfg.max_tokens, "threads": threads}
             if cfg.stance_backend in ("fewshot", "ensemble"):
                 options["encoder"] = cfg.stance_encoder or None
+                options["fused"] = cfg.stance_fused
             if cfg.stance_backend != "fewshot" and cfg.stance_model:
                 options["model"] = cfg.stance_model
             self._backend = get_backend(cfg.stance_backend, **options)

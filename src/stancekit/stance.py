@@ -37,6 +37,9 @@ from .errors import Errors, StancekitError
 from .resources import DATA_DIR, cache_dir
 from .targets import LABELS, Target
 
+#: the shipped fused reader (:mod:`stancekit.fusion`, which imports torch; named here to test for it cheaply)
+FUSED_FILE = DATA_DIR / "stance_fused.safetensors"
+
 HEAD_VERSION = "fewshot-head.v5"
 # hypothesis sentences whose similarity to the text is a feature of the few-shot head, in (favor, against)
 # pairs; a proposition target ("the minimum wage should rise") gets the agree / disagree phrasing
@@ -142,6 +145,26 @@ class Encoder:
         # what a vector from this encoder is comparable with: the identity of the weights it loaded and
         # the precision (a vector computed elsewhere with the same key can stand in for one computed here)
         self.key = f"{encoder_identity(self.source)}|{self.engine.compute_precision}"
+        self._state_engines: dict[int, object] = {}
+
+    def encode_with_states(self, texts: Sequence[str], layer: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The sentence embeddings of ``texts`` (as :meth:`encode`) and, from the same forward pass, each
+        text's hidden states after encoder layer ``layer`` (float16, tokens × dim)."""
+        import copy
+
+        from .engine import EngineStats, vector_and_states_head
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 0), np.float32), []
+        engine = self._state_engines.get(layer)
+        if engine is None:  # the same loaded model, another head
+            engine = copy.copy(self.engine)
+            engine.head, engine.model_kwargs, engine.stats = vector_and_states_head(layer), \
+                {"output_hidden_states": True}, EngineStats()
+            self._state_engines[layer] = engine
+        rows = engine.run(texts, stack=False)
+        return np.stack([r[0] for r in rows]), [r[1] for r in rows]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -406,7 +429,8 @@ class FewShotBackend(StanceBackend):
     def __init__(self, encoder: str | None = None, *, device: str = "auto", general_data: str | None = None,
                  target_weight: float | None = None, C: float = FEWSHOT_C, use_cache: bool = True,
                  threads: int | None = None, max_tokens: int = 16384, calibrate: bool = True,
-                 rel_low: float = REL_LOW, rel_span: float = REL_SPAN, packaged_vectors: bool = True, **_):
+                 rel_low: float = REL_LOW, rel_span: float = REL_SPAN, packaged_vectors: bool = True,
+                 fused: bool = True, **_):
         self.encoder = shared_encoder(encoder, device=device, threads=threads, max_tokens=max_tokens)
         self.encoder_id = encoder_identity(self.encoder.source)
         self.general_path = Path(general_data) if general_data else DATA_DIR / "stance_general.jsonl"
@@ -421,11 +445,48 @@ class FewShotBackend(StanceBackend):
         self._vecs: dict[str, np.ndarray] = {}
         self._general_digest: str | None = None
         self._general: tuple | None = None
+        self.fused = fused
+        self._reader: object | None = None
+        self._reader_checked = False
+        self._target_states: dict[str, np.ndarray] = {}
 
     def describe(self) -> dict:
+        reader = self.fused_reader()
         return {"backend": self.name, "encoder": self.encoder.source, "head": HEAD_VERSION,
                 "general_data": self.general_path.name, "C": self.C, "calibrated": self.calibrate,
-                "precision": self.encoder.engine.compute_precision, "general_vectors": self.packaged_digest()}
+                "precision": self.encoder.engine.compute_precision, "general_vectors": self.packaged_digest(),
+                "fused": {"version": reader.VERSION, **reader.meta} if reader is not None else None}
+
+    # -- the fused reader (stancekit.fusion) ------------------------------------------------------------
+    def fused_reader(self):
+        """The shipped fused reader (:mod:`stancekit.fusion`) when this backend uses it: ``fused=True``, the
+        file is installed, the encoder reproduces the packaged general-set vectors (it is the bundled MiniLM,
+        whose layer states the reader was trained on) and has the reader's width and depth. None otherwise
+        (checked once)."""
+        if not self._reader_checked:
+            self._reader_checked = True
+            if self.fused and FUSED_FILE.exists() and self.encoder_is_bundled():
+                from . import device as dev
+                from . import fusion
+
+                reader = fusion.FusedReader.load(FUSED_FILE)
+                cfg = self.encoder.engine.model.config
+                if (reader.config["hidden"], reader.config["fuse_at"] + reader.config["layers"]) == \
+                        (getattr(cfg, "hidden_size", None), getattr(cfg, "num_hidden_layers", None)):
+                    reader = reader.to(self.encoder.engine.device)
+                    self._reader = dev.quantize_int8(reader) if self.encoder.engine.compute_precision == "int8" \
+                        else reader
+        return self._reader
+
+    def encoder_is_bundled(self) -> bool:
+        """Whether the encoder reproduces the packaged general-set vectors (the bundled MiniLM's weights)."""
+        return bool(generalvectors.matching(self.encoder))
+
+    def _target_state(self, target: Target, layer: int) -> np.ndarray:
+        """The states of the target's name after encoder layer ``layer`` (computed once per name)."""
+        if target.name not in self._target_states:
+            self._target_states[target.name] = self.encoder.encode_with_states([target.name], layer)[1][0]
+        return self._target_states[target.name]
 
     # -- embeddings, computed once per string ---------------------------------------------------------
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -639,7 +700,12 @@ class FewShotBackend(StanceBackend):
         if not inputs:
             return []
         texts = [stance_text(x) for x in inputs]
-        vecs = self._text_vectors(inputs, texts)
+        # the fused reader reads the pairs whose target has no examples of its own (see predict's loop)
+        reader = self.fused_reader() if any(not x.target.examples for x in inputs) else None
+        if reader is not None:  # one pass gives the embeddings and the states the reader reads
+            vecs, states = self.encoder.encode_with_states(texts, reader.fuse_at)
+        else:
+            vecs, states = self._text_vectors(inputs, texts), None
         out: list[dict | None] = [None] * len(inputs)
         by_target: dict[str, list[int]] = {}
         for i, x in enumerate(inputs):
@@ -649,8 +715,17 @@ class FewShotBackend(StanceBackend):
         for idxs in by_target.values():
             target = inputs[idxs[0]].target
             t = vecs[idxs]
-            X = self.features(t, [target] * len(idxs), [texts[i] for i in idxs])
-            probs = self.head_for(target).proba(X)
+            if states is not None and not target.examples:
+                from .fusion import proba
+
+                # without examples the general fused reader decides (better than the head, and than their
+                # mean, on every selection set); a target's own examples reach the result only through the
+                # head, which then decides alone (10 examples a class on SemEval train: head 52.27 F_avg,
+                # their mean 50.96)
+                probs = proba(reader, self._target_state(target, reader.fuse_at), [states[i] for i in idxs],
+                              device=self.encoder.engine.device, precision=self.encoder.engine.precision)
+            else:
+                probs = self.head_for(target).proba(self.features(t, [target] * len(idxs), [texts[i] for i in idxs]))
             sims = t @ self.target_vectors(target)[0]
             cap = SEMANTIC_CAP if target.keywords else 1.0
             for row, i, sim in zip(probs, idxs, sims):

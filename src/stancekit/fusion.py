@@ -1,0 +1,247 @@
+"""The fused reader: the sentence encoder's top layers, run again over a text and its target together.
+
+The few-shot head compares two frozen embeddings made apart, so it cannot see *how* a text speaks of its
+target ("critics of the plan said …", "denied that the plan failed"). A cross-encoder reads both at once
+but costs a full pass per (text, target) pair. The fused reader sits between them. The encoder's pass over
+a text, which the few-shot backend makes anyway, also yields the hidden states after layer ``fuse_at`` (4
+of MiniLM's 6). The target's states are computed once per target. The reader puts the target's states
+before the text's (a learnt segment vector marks the target's), runs trained copies of the encoder's
+layers ``fuse_at`` … end over the joined sequence, so that every token attends to both, and classifies the
+mean of the text's output states with the target's first one. Its cost is those top layers only (about a
+third of a pass for 2 of 6 layers), not a second full pass.
+
+It is trained once on the shipped general set (``stance_general.jsonl``, team-written) and ships as
+``data/stance_fused.safetensors`` (weights plus metadata; :func:`train`, ``make fused-reader``). It reads the
+states of the bundled all-MiniLM-L6-v2 only: the backend uses it when the encoder reproduces the packaged
+general-set vectors (:func:`stancekit.generalvectors.matching`).
+
+This module imports torch at import time; :mod:`stancekit.stance` imports it only when the reader is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .stance import FUSED_FILE as FUSED_PATH  # the shipped reader
+VERSION = "fused.v1"
+#: the encoder layer whose output states are read (MiniLM has 6; layers 5 and 6 are run again, fused)
+FUSE_AT = 4
+#: the most text tokens read in training and at inference (the first ones; a quote is rarely longer)
+MAX_TEXT_TOKENS = 200
+LABELS = ("favor", "against", "neutral")
+
+
+class Block(torch.nn.Module):
+    """One BERT encoder layer (post-norm self-attention and feed-forward), written out so that its weights
+    can be copied from a loaded encoder and saved as plain tensors."""
+
+    def __init__(self, hidden: int, heads: int, intermediate: int, eps: float, dropout: float = 0.1):
+        super().__init__()
+        self.heads = heads
+        self.query, self.key, self.value = (torch.nn.Linear(hidden, hidden) for _ in range(3))
+        self.attn_out = torch.nn.Linear(hidden, hidden)
+        self.attn_norm = torch.nn.LayerNorm(hidden, eps=eps)
+        self.ff_in = torch.nn.Linear(hidden, intermediate)
+        self.ff_out = torch.nn.Linear(intermediate, hidden)
+        self.ff_norm = torch.nn.LayerNorm(hidden, eps=eps)
+        self.dropout = torch.nn.Dropout(dropout)
+
+    def copy_from(self, layer) -> None:
+        """Take the weights of a Hugging Face ``BertLayer``."""
+        pairs = [(self.query, layer.attention.self.query), (self.key, layer.attention.self.key),
+                 (self.value, layer.attention.self.value), (self.attn_out, layer.attention.output.dense),
+                 (self.attn_norm, layer.attention.output.LayerNorm), (self.ff_in, layer.intermediate.dense),
+                 (self.ff_out, layer.output.dense), (self.ff_norm, layer.output.LayerNorm)]
+        for mine, theirs in pairs:
+            mine.load_state_dict(theirs.state_dict())
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        a = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)),
+                                           attn_mask=mask[:, None, None, :])
+        x = self.attn_norm(x + self.dropout(self.attn_out(a.transpose(1, 2).reshape(b, n, d))))
+        return self.ff_norm(x + self.dropout(self.ff_out(F.gelu(self.ff_in(x)))))
+
+
+class FusedReader(torch.nn.Module):
+    """Trained copies of an encoder's top layers over ``[target states; text states]`` and a linear head."""
+
+    VERSION = VERSION
+
+    def __init__(self, *, hidden: int, heads: int, intermediate: int, layers: int, eps: float = 1e-12,
+                 fuse_at: int = FUSE_AT, meta: dict | None = None):
+        super().__init__()
+        self.config = {"hidden": hidden, "heads": heads, "intermediate": intermediate, "layers": layers,
+                       "eps": eps, "fuse_at": fuse_at}
+        self.fuse_at = fuse_at
+        self.meta = dict(meta or {})
+        self.blocks = torch.nn.ModuleList(Block(hidden, heads, intermediate, eps) for _ in range(layers))
+        self.segment = torch.nn.Parameter(torch.zeros(hidden))  # added to the target's states
+        self.dropout = torch.nn.Dropout(0.1)
+        self.classify = torch.nn.Linear(2 * hidden, len(LABELS))
+
+    @classmethod
+    def from_encoder(cls, model, fuse_at: int = FUSE_AT) -> "FusedReader":
+        """A reader whose blocks start as copies of ``model``'s layers ``fuse_at`` … end (a BERT-like
+        Hugging Face ``AutoModel``, e.g. all-MiniLM-L6-v2)."""
+        cfg = model.config
+        if getattr(cfg, "hidden_act", "gelu") != "gelu" or not hasattr(model, "encoder"):
+            raise ValueError("the fused reader copies BERT-like layers with GELU activations")
+        layers = model.encoder.layer[fuse_at:]
+        if not len(layers):
+            raise ValueError(f"the encoder has {len(model.encoder.layer)} layers; fuse_at={fuse_at} leaves none")
+        reader = cls(hidden=cfg.hidden_size, heads=cfg.num_attention_heads, intermediate=cfg.intermediate_size,
+                     layers=len(layers), eps=cfg.layer_norm_eps, fuse_at=fuse_at)
+        for block, layer in zip(reader.blocks, layers):
+            block.copy_from(layer)
+        return reader
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor, is_target: torch.Tensor) -> torch.Tensor:
+        """Logits (batch × 3) of joined sequences (batch × tokens × hidden): ``mask`` marks real tokens,
+        ``is_target`` the target's."""
+        x = states + is_target.unsqueeze(-1).to(states.dtype) * self.segment
+        for block in self.blocks:
+            x = block(x, mask)
+        text = (mask & ~is_target).unsqueeze(-1).to(x.dtype)
+        pooled = torch.cat([(x * text).sum(1) / text.sum(1).clamp(min=1.0), x[:, 0]], dim=-1)
+        return self.classify(self.dropout(pooled))
+
+    # -- files -------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Weights (float16: half the file, and inference runs in bf16 or fp32 either way) and metadata as
+        safetensors (no pickle)."""
+        from safetensors.torch import save_file
+
+        tensors = {k: v.detach().to(torch.float16).contiguous().cpu() for k, v in self.state_dict().items()}
+        meta = {"version": VERSION, "config": json.dumps(self.config), "meta": json.dumps(self.meta)}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        save_file(tensors, str(path), metadata=meta)
+
+    @classmethod
+    def load(cls, path: str | Path = FUSED_PATH) -> "FusedReader":
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+        if meta.get("version") != VERSION:
+            raise ValueError(f"{path}: not a {VERSION} fused reader (version {meta.get('version')!r})")
+        reader = cls(**json.loads(meta["config"]), meta=json.loads(meta.get("meta", "{}")))
+        reader.load_state_dict(load_file(str(path)))  # copied into the fp32 parameters
+        return reader.eval()
+
+
+def join(pairs: Sequence[tuple[np.ndarray, np.ndarray]], max_text: int | None = None):
+    """Tensors for :meth:`FusedReader.forward` from (target states, text states) pairs (tokens × hidden
+    each): the target's before the text's, at most ``max_text`` of the text's, padded to the longest."""
+    n = max(len(g) + len(t[:max_text] if max_text else t) for g, t in pairs)
+    x = np.zeros((len(pairs), n, pairs[0][0].shape[-1]), np.float32)
+    mask = np.zeros((len(pairs), n), bool)
+    is_target = np.zeros((len(pairs), n), bool)
+    for i, (g, t) in enumerate(pairs):
+        t = t[:max_text] if max_text else t
+        x[i, :len(g)] = g
+        x[i, len(g):len(g) + len(t)] = t
+        mask[i, :len(g) + len(t)] = True
+        is_target[i, :len(g)] = True
+    return torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(is_target)
+
+
+def proba(reader: FusedReader, target: np.ndarray, texts: Sequence[np.ndarray], *, device=None,
+          precision: str = "fp32", batch: int = 32) -> np.ndarray:
+    """Class probabilities (n × 3, :data:`LABELS` order) of each text's states read with ``target``'s,
+    in length-sorted batches (under the engine's autocast for ``precision``)."""
+    from . import device as dev
+
+    out = np.zeros((len(texts), len(LABELS)), np.float32)
+    if not len(texts):
+        return out
+    device = device or torch.device("cpu")
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    with torch.inference_mode(), dev.autocast(device, precision):
+        for s in range(0, len(order), batch):
+            idx = order[s:s + batch]
+            x, mask, is_target = (t.to(device) for t in join([(target, texts[i]) for i in idx], MAX_TEXT_TOKENS))
+            out[idx] = reader(x, mask, is_target).float().softmax(-1).cpu().numpy()
+    return out
+
+
+def data_digest(rows: Sequence[dict]) -> str:
+    """A hash of the (text, target, label) rows a reader is trained on (stored in its metadata)."""
+    return hashlib.sha256(json.dumps([[r["text"], r["target"], r["label"]] for r in rows]).encode()).hexdigest()[:16]
+
+
+def train(rows: Sequence[dict], encoder_source: str, *, epochs: int = 3, lr: float = 5e-5, batch: int = 16,
+          seed: int = 0, fuse_at: int = FUSE_AT, encoder_name: str | None = None, log=print) -> FusedReader:
+    """Train a reader on ``rows`` (``text``, ``target``, ``label``) from the encoder at ``encoder_source``:
+    the encoder's states in fp32 (computed once, frozen), its top layers copied and trained with AdamW
+    (weight decay 0.01, 10% warm-up, linear decay), cross-entropy, on the CPU. Deterministic for a seed."""
+    from .engine import InferenceEngine, load_hf, vector_and_states_head
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    tokenizer, model = load_hf(encoder_source, task="feature-extraction")
+    engine = InferenceEngine(model, tokenizer, device="cpu", precision="fp32", max_length=256,
+                             head=vector_and_states_head(fuse_at), model_kwargs={"output_hidden_states": True})
+    strings = sorted({r["text"] for r in rows} | {r["target"] for r in rows})
+    states = {s: row[1] for s, row in zip(strings, engine.run(strings, stack=False))}
+    reader = FusedReader.from_encoder(engine.model, fuse_at)
+    reader.meta = {"encoder": encoder_name or str(encoder_source), "rows": len(rows), "epochs": epochs, "lr": lr,
+                   "batch": batch, "seed": seed, "data": data_digest(rows)}
+    y = torch.tensor([LABELS.index(r["label"]) for r in rows])
+    opt = torch.optim.AdamW(reader.parameters(), lr=lr, weight_decay=0.01)
+    steps = epochs * math.ceil(len(rows) / batch)
+    warm = max(1, int(0.1 * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(steps - warm, 1))))
+    start = time.time()
+    for epoch in range(epochs):
+        reader.train()
+        total = 0.0
+        perm = rng.permutation(len(rows))
+        for s in range(0, len(rows), batch):
+            idx = perm[s:s + batch]
+            x, mask, is_target = join([(states[rows[i]["target"]], states[rows[i]["text"]]) for i in idx],
+                                      MAX_TEXT_TOKENS)
+            loss = F.cross_entropy(reader(x, mask, is_target), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        log(f"epoch {epoch + 1}/{epochs}: loss {total / len(rows):.4f} ({time.time() - start:.0f} s)")
+    return reader.eval()
+
+
+def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a maintenance command
+    """``python -m stancekit.fusion`` (``make fused-reader``): train the shipped reader on the general set."""
+    import argparse
+
+    from .stance import default_encoder_source, load_general_examples
+
+    ap = argparse.ArgumentParser(prog="python -m stancekit.fusion", description=main.__doc__)
+    ap.add_argument("--out", default=str(FUSED_PATH))
+    ap.add_argument("--encoder", default=None, help="encoder folder (default: the bundled all-MiniLM-L6-v2)")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    rows = load_general_examples()
+    reader = train(rows, args.encoder or default_encoder_source(), epochs=args.epochs, lr=args.lr, seed=args.seed,
+                   encoder_name=args.encoder or "all-MiniLM-L6-v2")
+    reader.save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

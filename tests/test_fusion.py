@@ -1,0 +1,175 @@
+"""The fused stance reader (stancekit.fusion): copied layers, the joined layout, files, training, the backend."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stancekit.targets import Target
+from tiny_models import tiny_encoder  # noqa: F401  (fixture)
+
+torch = pytest.importorskip("torch")
+
+ROWS = [{"target": t, "text": text.format(t=t), "label": lab}
+        for t in ("speed cameras", "the new stadium", "a sugar tax")
+        for text, lab in (("The mayor said {t} would save lives.", "favor"),
+                          ("Critics of {t} called it a waste of money.", "against"),
+                          ("The council will vote on {t} next week.", "neutral"))]
+
+
+def _hf(folder):
+    from transformers import AutoModel, AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
+
+
+def test_copied_blocks_reproduce_the_encoders_top_layers(tiny_encoder):  # noqa: F811
+    from stancekit.fusion import FusedReader
+
+    tok, model = _hf(tiny_encoder)
+    reader = FusedReader.from_encoder(model, fuse_at=1).eval()
+    enc = tok(["the minister denied that the plan had failed"], return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**enc, output_hidden_states=True).hidden_states
+        x = hidden[1]
+        for block in reader.blocks:
+            x = block(x, enc["attention_mask"].bool())
+    assert len(reader.blocks) == 1
+    assert torch.allclose(x, hidden[-1], atol=1e-5)
+
+
+def test_a_reader_needs_layers_left_to_copy(tiny_encoder):  # noqa: F811
+    from stancekit.fusion import FusedReader
+
+    with pytest.raises(ValueError, match="leaves none"):
+        FusedReader.from_encoder(_hf(tiny_encoder)[1], fuse_at=2)
+
+
+def test_join_puts_the_target_first_and_pads():
+    from stancekit.fusion import join
+
+    g = np.ones((2, 4), np.float16)
+    a, b = np.full((3, 4), 2, np.float16), np.full((5, 4), 3, np.float16)
+    x, mask, is_target = join([(g, a), (g, b)], max_text=4)
+    assert x.shape == (2, 6, 4)  # 2 target tokens + at most 4 of the text's
+    assert mask.tolist() == [[True] * 5 + [False], [True] * 6]
+    assert is_target.tolist() == [[True, True, False, False, False, False]] * 2
+    assert float(x[0, 2, 0]) == 2.0 and float(x[0, 5, 0]) == 0.0 and float(x[1, 5, 0]) == 3.0
+
+
+def test_encoder_gives_vectors_and_layer_states_in_one_pass(tiny_encoder):  # noqa: F811
+    from stancekit.stance import Encoder
+
+    enc = Encoder(str(tiny_encoder), device="cpu")
+    texts = ["a short one", "a somewhat longer text about speed cameras in town"]
+    vecs, states = enc.encode_with_states(texts, 1)
+    assert np.allclose(vecs, enc.encode(texts), atol=1e-5)
+    tok, model = _hf(tiny_encoder)
+    with torch.no_grad():
+        ref = model(**tok(texts[1:], return_tensors="pt"), output_hidden_states=True).hidden_states[1][0]
+    assert states[1].dtype == np.float16 and states[1].shape == tuple(ref.shape)
+    assert np.allclose(states[1].astype(np.float32), ref.numpy(), atol=2e-2)
+    assert len(states[0]) < len(states[1])  # each text's own tokens, no padding
+
+
+@pytest.fixture(scope="module")
+def tiny_reader(tiny_encoder, tmp_path_factory):  # noqa: F811
+    from stancekit.fusion import train
+
+    path = tmp_path_factory.mktemp("fused") / "reader.safetensors"
+    reader = train(ROWS, str(tiny_encoder), epochs=2, fuse_at=1, log=lambda *_: None)
+    reader.save(path)
+    return reader, path
+
+
+def test_training_is_deterministic_and_saves_safetensors(tiny_encoder, tiny_reader):  # noqa: F811
+    from safetensors import safe_open
+
+    from stancekit.fusion import FusedReader, train
+
+    reader, path = tiny_reader
+    again = train(ROWS, str(tiny_encoder), epochs=2, fuse_at=1, log=lambda *_: None)
+    for (k, v), (k2, v2) in zip(reader.state_dict().items(), again.state_dict().items()):
+        assert k == k2 and torch.equal(v, v2), k
+    start = FusedReader.from_encoder(_hf(tiny_encoder)[1], fuse_at=1)
+    assert not torch.equal(start.classify.weight, reader.classify.weight)  # it did learn
+    with safe_open(str(path), framework="pt") as fh:
+        meta = fh.metadata()
+    assert meta["version"] == "fused.v1" and json.loads(meta["config"])["fuse_at"] == 1
+    assert json.loads(meta["meta"])["rows"] == len(ROWS)
+    loaded = FusedReader.load(path)
+    for k, v in reader.state_dict().items():  # stored in float16
+        assert torch.allclose(loaded.state_dict()[k], v, atol=1e-3 + 1e-3 * float(v.abs().max())), k
+
+
+def test_a_file_of_another_version_is_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    from stancekit.fusion import FusedReader
+
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "x.safetensors"), metadata={"version": "fused.v0"})
+    with pytest.raises(ValueError, match="not a fused.v1"):
+        FusedReader.load(tmp_path / "x.safetensors")
+
+
+def test_fewshot_reads_with_the_fused_reader(tiny_encoder, tiny_reader, tmp_path, monkeypatch):  # noqa: F811
+    """A free-text target: the reader's probabilities (pulled toward neutral by relevance, as always); a
+    target with examples: the few-shot head's alone. Off with ``fused=False`` or another encoder."""
+    import stancekit.stance as st
+    from stancekit.fusion import proba
+
+    reader, path = tiny_reader
+    general = tmp_path / "general.jsonl"
+    general.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(st, "FUSED_FILE", path)
+    monkeypatch.setattr(st.FewShotBackend, "encoder_is_bundled", lambda self: True)
+    be = st.FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general))
+    plain = st.FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general), fused=False)
+    assert be.describe()["fused"]["version"] == "fused.v1" and plain.describe()["fused"] is None
+    free = Target.adhoc("speed cameras")
+    own = Target(id="stadium", name="the new stadium", examples=[
+        {"text": "The club said the new stadium is a gift to the city.", "label": "favor"},
+        {"text": "Residents said the new stadium ruins the park.", "label": "against"},
+        {"text": "The new stadium opens in May.", "label": "neutral"}])
+    texts = ["The mayor defended speed cameras on Monday.", "Fans said the new stadium is too far away."]
+    got = be.predict([st.StanceInput(text=texts[0], target=free), st.StanceInput(text=texts[1], target=own)])
+    base = plain.predict([st.StanceInput(text=texts[0], target=free), st.StanceInput(text=texts[1], target=own)])
+    _, states = be.encoder.encode_with_states(texts, 1)
+    fused = proba(reader, be.encoder.encode_with_states([free.name], 1)[1][0], states[:1])[0]
+    rel = got[0]["relevance"]
+    assert rel == base[0]["relevance"]
+    want = rel * fused + (1 - rel) * np.array([0, 0, 1.0])
+    assert np.allclose([got[0]["probs"][k] for k in st.LABELS], want, atol=1e-3)
+    assert not np.allclose([base[0]["probs"][k] for k in st.LABELS], want, atol=1e-3)  # the head differs
+    assert got[1] == base[1]  # the target with examples: the head alone
+    assert be.predict([st.StanceInput(text=texts[1], target=own)]) == [base[1]]
+    monkeypatch.setattr(st.FewShotBackend, "encoder_is_bundled", lambda self: False)
+    other = st.FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general))
+    assert other.fused_reader() is None  # the states of another encoder are not what the reader learnt
+
+
+def test_config_turns_the_reader_off():
+    from stancekit.config import Config
+
+    cfg = Config()
+    assert cfg.stance_fused is True
+    cfg.stance_fused = False
+    assert cfg.stance.fused is False
+
+
+@pytest.mark.slow
+def test_shipped_reader_is_used_and_matches_the_general_set():
+    """The default backend reads with the shipped reader, and the reader was trained on the general set as
+    it is now (edit the set, then ``make fused-reader``)."""
+    from stancekit.fusion import FusedReader, data_digest
+    from stancekit.stance import FewShotBackend, load_general_examples
+
+    reader = FusedReader.load()
+    rows = load_general_examples()
+    digest = data_digest(rows)
+    assert reader.meta["data"] == digest and reader.meta["rows"] == len(rows)
+    be = FewShotBackend(device="cpu")
+    assert be.describe()["fused"]["data"] == digest
