@@ -76,7 +76,8 @@ class StanceSection(Section):
     backend: str = "fewshot"
     encoder: PathStr = ""
     model: PathStr = ""
-    # fewshot / ensemble: read each (text, target) pair with the fused reader too (stancekit.fusion)
+    # fewshot / ensemble with the bundled encoder: targets without examples are read by the fused reader
+    # (stancekit.fusion); false gives them the few-shot head
     fused: bool = True
     max_tokens: int = Field(16384, ge=1)
     # no target by default: a run emits quotes, speakers and claims with empty stances

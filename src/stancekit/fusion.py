@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from .stance import FUSED_FILE as FUSED_PATH  # the shipped reader
+
 VERSION = "fused.v1"
 #: the encoder layer whose output states are read (MiniLM has 6; layers 5 and 6 are run again, fused)
 FUSE_AT = 4

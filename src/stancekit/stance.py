@@ -461,21 +461,18 @@ class FewShotBackend(StanceBackend):
     def fused_reader(self):
         """The shipped fused reader (:mod:`stancekit.fusion`) when this backend uses it: ``fused=True``, the
         file is installed, the encoder reproduces the packaged general-set vectors (it is the bundled MiniLM,
-        whose layer states the reader was trained on) and has the reader's width and depth. None otherwise
-        (checked once)."""
+        whose layer states the reader was trained on; not so in int8, whose vectors are at cosine 0.92) and has
+        the reader's width and depth. None otherwise (checked once)."""
         if not self._reader_checked:
             self._reader_checked = True
             if self.fused and FUSED_FILE.exists() and self.encoder_is_bundled():
-                from . import device as dev
                 from . import fusion
 
                 reader = fusion.FusedReader.load(FUSED_FILE)
                 cfg = self.encoder.engine.model.config
                 if (reader.config["hidden"], reader.config["fuse_at"] + reader.config["layers"]) == \
                         (getattr(cfg, "hidden_size", None), getattr(cfg, "num_hidden_layers", None)):
-                    reader = reader.to(self.encoder.engine.device)
-                    self._reader = dev.quantize_int8(reader) if self.encoder.engine.compute_precision == "int8" \
-                        else reader
+                    self._reader = reader.to(self.encoder.engine.device)
         return self._reader
 
     def encoder_is_bundled(self) -> bool:
