@@ -141,7 +141,8 @@ def test_fewshot_reads_with_the_fused_reader(tiny_encoder, tiny_reader, tmp_path
     fused = proba(reader, be.encoder.encode_with_states([free.name], 1)[1][0], states[:1])[0]
     rel = got[0]["relevance"]
     assert rel == base[0]["relevance"]
-    want = rel * fused + (1 - rel) * np.array([0, 0, 1.0])
+    pull = rel ** st.FUSED_PULL
+    want = pull * fused + (1 - pull) * np.array([0, 0, 1.0])
     assert np.allclose([got[0]["probs"][k] for k in st.LABELS], want, atol=1e-3)
     assert not np.allclose([base[0]["probs"][k] for k in st.LABELS], want, atol=1e-3)  # the head differs
     assert got[1] == base[1]  # the target with examples: the head alone
