@@ -152,6 +152,23 @@ def test_fewshot_reads_with_the_fused_reader(tiny_encoder, tiny_reader, tmp_path
     assert other.fused_reader() is None  # the states of another encoder are not what the reader learnt
 
 
+def test_eval_and_bench_turn_the_reader_off_for_a_baseline(tiny_encoder, tiny_reader, tmp_path,  # noqa: F811
+                                                            monkeypatch):
+    import stancekit.stance as st
+    from stancekit.bench import bench_backend
+    from stancekit.evaluate.stance import evaluate_stance
+
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(st, "FUSED_FILE", tiny_reader[1])
+    monkeypatch.setattr(st.FewShotBackend, "encoder_is_bundled", lambda self: True)
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    on = evaluate_stance(data, encoder=str(tiny_encoder), device="cpu")
+    off = evaluate_stance(data, encoder=str(tiny_encoder), device="cpu", fused=False)
+    assert on["backend"]["fused"]["rows"] == len(ROWS) and off["backend"]["fused"] is None
+    assert bench_backend(8, backend="fewshot", encoder=str(tiny_encoder), fused=False)["backend"]["fused"] is None
+
+
 def test_config_turns_the_reader_off():
     from stancekit.config import Config
 

@@ -339,6 +339,8 @@ def eval_stance(
                                                     "Other rows keep their target text as a free-text target."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="fewshot/ensemble: sentence encoder (all-mpnet-base-v2, "
                                                                   "a folder or hub id; default the bundled MiniLM)."),
+    fused: bool = typer.Option(True, "--fused/--no-fused", help="fewshot/ensemble: read targets without examples "
+                                                                "with the fused reader (the default)."),
 ):
     """Macro-F1, per-class and per-target F1, confusion matrix (SemEval F_avg, VAST splits)."""
     from .evaluate.stance import evaluate_stance
@@ -346,7 +348,7 @@ def eval_stance(
     _report(lambda: evaluate_stance(data, fmt=fmt, backend=backend, model=model, shots=shots, train=train,
                                     train_format=train_format, predictions=predictions, device=device,
                                     limit=limit, target_files=list(target) if target else None,
-                                    encoder=encoder), json_out)
+                                    encoder=encoder, fused=fused), json_out)
 
 
 @eval_app.command("claims")
@@ -505,6 +507,8 @@ def bench_stance_cmd(
                                           help="Time a whole stance backend's predict instead (fewshot: encoding, "
                                                "head, relevance), e.g. the default."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="With --backend fewshot or ensemble: its sentence encoder."),
+    fused: bool = typer.Option(True, "--fused/--no-fused", help="With --backend fewshot or ensemble: the fused reader "
+                                                                "on (the default) or off, for a baseline."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write results as JSON."),
 ):
     """Pairs/s and peak memory: the engine vs a naive loop vs the transformers pipeline; with --backend,
@@ -515,6 +519,8 @@ def bench_stance_cmd(
         options = {"encoder": encoder} if encoder else {}
         if model:
             options["model"] = model
+        if backend in ("fewshot", "ensemble"):
+            options["fused"] = fused
         _report(lambda: bench_backend(n, backend=backend, device=device, **options), json_out)
     else:
         _report(lambda: bench_stance(n=n, model=model, device=device), json_out)

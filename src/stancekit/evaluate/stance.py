@@ -121,14 +121,16 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
                     shots: int | None = None, train: str | Path | None = None, train_format: str | None = None,
                     predictions: str | Path | None = None, device: str = "auto", limit: int | None = None,
                     threads: int | None = None, backend_obj=None, seed: int = 13,
-                    target_files: Sequence[str | Path] | None = None, encoder: str | None = None) -> dict:
+                    target_files: Sequence[str | Path] | None = None, encoder: str | None = None,
+                    fused: bool = True) -> dict:
     """Run a stance backend over a data set and score it (see the module doc for the metrics).
 
     ``target_files``: target TOML files (or shipped target names) used in place of the bare target phrase
     for the rows they match (:func:`match_target_files`): their name, aliases, keywords and examples count
     as in a run. Rows no file matches keep a free-text target made from their target string.
     ``encoder``: the ``fewshot`` backend's sentence encoder (a known name such as ``all-mpnet-base-v2``,
-    a folder or a hub id; default the bundled MiniLM)."""
+    a folder or a hub id; default the bundled MiniLM). ``fused=False``: the ``fewshot`` / ``ensemble``
+    backend without its fused reader (a baseline)."""
     from ..errors import Errors, StancekitError
     from ..stance import StanceInput
     from ..targets import Target
@@ -165,8 +167,10 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
     if encoder and not (backend == "ensemble" or backend == "fewshot" and not model):
         raise StancekitError(Errors.E012, name="--encoder",
                              detail="is for the fewshot and ensemble backends (a --model has its own)")
-    be = backend_obj or make_backend(backend, model=model, device=device, threads=threads,
-                                     **({"encoder": encoder} if encoder else {}))
+    options: dict = {"encoder": encoder} if encoder else {}
+    if backend == "ensemble" or backend == "fewshot" and not model:
+        options["fused"] = fused
+    be = backend_obj or make_backend(backend, model=model, device=device, threads=threads, **options)
     preds = be.predict([StanceInput(text=r.text, target=targets[r.target]) for r in rows])
     gold = [r.label for r in rows]
     labels = [p["label"] for p in preds]
