@@ -421,6 +421,11 @@ class FewShotBackend(StanceBackend):
     weighted ``target_weight`` (default: so that the target's examples weigh as much as the whole general
     set), with a softmax temperature fitted on general-set targets held out of a first fit.
 
+    With the bundled MiniLM, a target without examples is read by the fused reader instead of the head
+    (:meth:`fused_reader`, :mod:`stancekit.fusion`; ``fused=False`` turns it off): the same encoder pass
+    gives each text's layer states, and the reader's probabilities are pulled toward neutral by
+    ``relevance ** FUSED_PULL``.
+
     Two disk caches make later processes fast, both keyed by the encoder's identity
     (:func:`encoder_identity`) and a hash of what they are made from: the embeddings of the general set's
     strings, and each fitted head. :meth:`head_for` looks the head up before encoding anything. Relevance
