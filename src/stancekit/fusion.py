@@ -31,14 +31,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .stance import FUSED_FILE as FUSED_PATH  # the shipped reader
+from .stance import FUSED_FILE  # the shipped reader
+from .targets import LABELS
 
 VERSION = "fused.v1"
 #: the encoder layer whose output states are read (MiniLM has 6; layers 5 and 6 are run again, fused)
 FUSE_AT = 4
 #: the most text tokens read in training and at inference (the first ones; a quote is rarely longer)
 MAX_TEXT_TOKENS = 200
-LABELS = ("favor", "against", "neutral")
 
 
 class Block(torch.nn.Module):
@@ -129,7 +129,7 @@ class FusedReader(torch.nn.Module):
         save_file(tensors, str(path), metadata=meta)
 
     @classmethod
-    def load(cls, path: str | Path = FUSED_PATH) -> "FusedReader":
+    def load(cls, path: str | Path = FUSED_FILE) -> "FusedReader":
         from safetensors import safe_open
         from safetensors.torch import load_file
 
@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a mai
     from .stance import default_encoder_source, load_general_examples
 
     ap = argparse.ArgumentParser(prog="python -m stancekit.fusion", description=main.__doc__)
-    ap.add_argument("--out", default=str(FUSED_PATH))
+    ap.add_argument("--out", default=str(FUSED_FILE))
     ap.add_argument("--encoder", default=None, help="encoder folder (default: the bundled all-MiniLM-L6-v2)")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=5e-5)

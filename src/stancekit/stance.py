@@ -485,8 +485,9 @@ class FewShotBackend(StanceBackend):
         return self._reader
 
     def encoder_is_bundled(self) -> bool:
-        """Whether the encoder reproduces the packaged general-set vectors (the bundled MiniLM's weights)."""
-        return bool(generalvectors.matching(self.encoder))
+        """Whether the encoder reproduces the packaged general-set vectors (the bundled MiniLM's weights); the
+        probe :meth:`_packaged` made already when this backend uses them."""
+        return bool(self._packaged() if self.packaged_vectors else generalvectors.matching(self.encoder))
 
     def _target_state(self, target: Target, layer: int) -> np.ndarray:
         """The states of the target's name after encoder layer ``layer`` (computed once per name)."""

@@ -164,11 +164,12 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
                 t.examples = examples.get(r.target, [])
             t.id = f"t{len(targets)}_{t.id}"[:60]  # ids stay unique even when names differ only in punctuation
             targets[r.target] = t
-    if encoder and not (backend == "ensemble" or backend == "fewshot" and not model):
+    reads_embeddings = backend == "ensemble" or backend == "fewshot" and not model  # a sentence encoder's
+    if encoder and not reads_embeddings:
         raise StancekitError(Errors.E012, name="--encoder",
                              detail="is for the fewshot and ensemble backends (a --model has its own)")
     options: dict = {"encoder": encoder} if encoder else {}
-    if backend == "ensemble" or backend == "fewshot" and not model:
+    if reads_embeddings:
         options["fused"] = fused
     be = backend_obj or make_backend(backend, model=model, device=device, threads=threads, **options)
     preds = be.predict([StanceInput(text=r.text, target=targets[r.target]) for r in rows])
