@@ -104,6 +104,25 @@ def test_training_is_deterministic_and_saves_safetensors(tiny_encoder, tiny_read
         assert torch.allclose(loaded.state_dict()[k], v, atol=1e-3 + 1e-3 * float(v.abs().max())), k
 
 
+def test_shipped_recipe_averages_a_reader_of_the_first_batches_with_one_of_all(tiny_encoder):  # noqa: F811
+    from stancekit.fusion import average, train, train_shipped
+
+    quiet = {"epochs": 1, "fuse_at": 1, "log": lambda *_: None}
+    rows = [dict(r, batch=1) for r in ROWS[:6]] + [dict(r, batch=3) for r in ROWS[6:]]
+    first = train(rows[:6], str(tiny_encoder), **quiet)
+    second = train(rows, str(tiny_encoder), **quiet)
+    shipped = train_shipped(rows, str(tiny_encoder), base_batches=2, weight=0.25, **quiet)
+    for k, v in shipped.state_dict().items():
+        assert torch.allclose(v, 0.75 * first.state_dict()[k] + 0.25 * second.state_dict()[k], atol=1e-6), k
+    assert not torch.equal(first.classify.weight, second.classify.weight)
+    assert shipped.meta["rows"] == len(rows) and [m["rows"] for m in shipped.meta["average"]] == [6, len(rows)]
+    # a set with one batch only trains one reader
+    single = train_shipped(rows[:6], str(tiny_encoder), **quiet)
+    assert torch.equal(single.classify.weight, first.classify.weight) and "average" not in single.meta
+    with pytest.raises(ValueError, match="same shape"):
+        average(first, train(rows, str(tiny_encoder), epochs=1, fuse_at=0, log=lambda *_: None), 0.5)
+
+
 def test_a_file_of_another_version_is_refused(tmp_path):
     from safetensors.torch import save_file
 
