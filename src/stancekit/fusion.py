@@ -15,7 +15,8 @@ It is trained on the shipped general set (``stance_general.jsonl``, team-written
 average of the weights of two readers trained from the same start, one on the set's first batches (opinions in
 many voices, news reported speech) and one on the whole set (with batch 3, more news reported speech and
 first-person comments). The one trained on everything reads news reported speech better and comments and
-posts worse; their average keeps most of the first and loses none of the second (:func:`average`). It reads the
+tweets worse; their average keeps about half its gain on our news dev set, reads VAST's comments better than
+either, and loses about one point of SemEval F_avg (:func:`average`; docs/stance.md). It reads the
 states of the bundled all-MiniLM-L6-v2 only: the backend uses it when the encoder reproduces the packaged
 general-set vectors (:func:`stancekit.generalvectors.matching`).
 
