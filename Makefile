@@ -43,7 +43,7 @@ general-vectors: $(STAMP)
 	$(PY) -m stancekit.generalvectors
 
 # the fused stance reader (src/stancekit/data/stance_fused.safetensors, stancekit.fusion): retrain it after editing
-# the general set (about 2 minutes on a 2-core CPU; deterministic)
+# the general set (two readers, averaged: about 4.5 minutes on a 2-core CPU; deterministic)
 .PHONY: fused-reader
 fused-reader: $(STAMP)
 	$(PY) -m stancekit.fusion
