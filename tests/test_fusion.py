@@ -131,6 +131,38 @@ def test_a_file_of_another_version_is_refused(tmp_path):
     save_file({"w": torch.zeros(2)}, str(tmp_path / "x.safetensors"), metadata={"version": "fused.v0"})
     with pytest.raises(ValueError, match="not a fused.v1"):
         FusedReader.load(tmp_path / "x.safetensors")
+    from stancekit.stance import fused_header
+
+    with pytest.raises(ValueError, match="not a fused.v1"):
+        fused_header(tmp_path / "x.safetensors")
+
+
+def test_describe_reads_the_reader_header_without_loading_it(tiny_encoder, tiny_reader, tmp_path,  # noqa: F811
+                                                             monkeypatch):
+    """A run whose targets all have examples never runs the reader: its manifest still names it (from the
+    file's header), and the weights are loaded only when a target without examples is read."""
+    import stancekit.stance as st
+    from stancekit.fusion import FusedReader
+
+    reader, path = tiny_reader
+    loads = []
+    real_load = FusedReader.load.__func__
+    monkeypatch.setattr(FusedReader, "load", classmethod(lambda cls, p: loads.append(p) or real_load(cls, p)))
+    monkeypatch.setattr(st, "FUSED_FILE", path)
+    monkeypatch.setattr(st.FewShotBackend, "encoder_is_bundled", lambda self: True)
+    general = tmp_path / "general.jsonl"
+    general.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    be = st.FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general))
+    header = st.fused_header(path)
+    assert header["config"] == reader.config and header["meta"] == reader.meta
+    assert be.describe()["fused"] == {"version": "fused.v1", **reader.meta} and loads == []
+    own = Target(id="own", name="the bridge", examples=[{"text": "They love the bridge.", "label": "favor"},
+                                                        {"text": "They hate the bridge.", "label": "against"}])
+    be.predict([st.StanceInput(text="Residents praised the bridge.", target=own)])
+    assert loads == []
+    be.predict([st.StanceInput(text="Residents praised the bridge.", target=Target.adhoc("the bridge"))])
+    assert loads == [path] and be.fused_reader() is be.fused_reader()
 
 
 def test_fewshot_reads_with_the_fused_reader(tiny_encoder, tiny_reader, tmp_path, monkeypatch):  # noqa: F811

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -387,6 +388,27 @@ def test_metrics_by_hand():
     assert m["per_target"]["B"]["n"] == 3
 
 
+def test_calibration_metrics_by_hand():
+    from stancekit.evaluate.stance import calibration_metrics
+
+    def p(f, a, n):
+        return {"favor": f, "against": a, "neutral": n}
+
+    gold = ["favor", "against", "neutral", "favor"]
+    probs = [p(0.9, 0.05, 0.05), p(0.6, 0.3, 0.1), p(0.2, 0.2, 0.6), p(0.65, 0.25, 0.1)]
+    m = calibration_metrics(gold, probs)
+    # bins of 0.1: [0.9, 1) holds row 0 (conf 0.9, right); [0.6, 0.7) rows 1-3 (conf 0.6, 0.6, 0.65; right 2 of 3)
+    assert m["ece"] == pytest.approx((abs(1 - 0.9) + abs(2 - 1.85)) / 4, abs=1e-4)
+    assert [(b["bin"], b["n"]) for b in m["reliability"]] == [([0.6, 0.7], 3), ([0.9, 1.0], 1)]
+    assert m["reliability"][0]["accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    brier = [0.01 + 0.0025 + 0.0025, 0.36 + 0.49 + 0.01, 0.04 + 0.04 + 0.16, 0.1225 + 0.0625 + 0.01]
+    assert m["brier"] == pytest.approx(sum(brier) / 4, abs=1e-4)
+    assert m["nll"] == pytest.approx(-(math.log(0.9) + math.log(0.3) + math.log(0.6) + math.log(0.65)) / 4, abs=1e-4)
+    assert m["accuracy"] == 0.75 and m["mean_confidence"] == pytest.approx(0.6875, abs=1e-4)
+    with pytest.raises(ValueError):
+        calibration_metrics(gold, probs[:2])
+
+
 class FixedBackend:
     """Predicts favor for texts containing 'yes', against for 'no', else neutral."""
 
@@ -411,8 +433,12 @@ def test_evaluate_vast_splits_and_predictions_file(tmp_path):
     assert m["splits"]["zero-shot"]["macro_f1"] == pytest.approx(2 / 3, abs=1e-4)  # neutral has no support
     assert m["splits"]["few-shot"]["n"] == 2 and m["splits"]["all"]["n"] == 4
     lines = [json.loads(x) for x in out.read_text().splitlines()]
-    assert lines == [{"id": 0, "label": "favor"}, {"id": 1, "label": "against"}, {"id": 2, "label": "neutral"},
-                     {"id": 3, "label": "favor"}]
+    assert [(x["id"], x["gold"], x["label"]) for x in lines] == [
+        (0, "favor", "favor"), (1, "against", "against"), (2, "neutral", "neutral"), (3, "against", "favor")]
+    assert lines[3]["target"] == "t2" and lines[3]["probs"] == {"favor": 1.0, "against": 0.0, "neutral": 0.0}
+    # all-or-nothing probabilities, 3 of 4 right: ECE = |0.75 - 1| = 0.25; one row's Brier 2, its NLL -ln 1e-4
+    assert m["calibration"]["ece"] == 0.25 and m["calibration"]["brier"] == 0.5
+    assert m["calibration"]["nll"] == pytest.approx(math.log(1e4) / 4, abs=1e-4)
 
 
 def test_evaluate_semeval_ids_and_shots(tmp_path):
@@ -537,3 +563,15 @@ def test_negation_lets_a_linear_head_turn_a_difference_around():
     assert acc(with_neg, pair_features(t, g, h, neg)) > 0.95
     assert acc(without, pair_features(t, g, h)) < 0.75
     assert pair_features(t, g, h, neg).shape[1] == pair_features(t, g, h).shape[1]
+
+
+def test_backend_options_are_decided_in_one_place():
+    from stancekit.stance import backend_options
+
+    assert backend_options("fewshot", encoder="enc", fused=False, model="m") == {"encoder": "enc", "fused": False}
+    assert backend_options("ensemble", model="m") == {"encoder": None, "fused": True, "model": "m"}
+    assert backend_options("nli", model="m", fused=False) == {"model": "m"}
+    assert backend_options("classifier") == {}
+    with pytest.raises(StancekitError) as err:  # an encoder the backend would not use is refused, not ignored
+        backend_options("nli", encoder="all-mpnet-base-v2")
+    assert err.value.code == "E012"

@@ -516,12 +516,11 @@ def bench_stance_cmd(
     from .bench import bench_backend, bench_stance
 
     if backend:
-        options = {"encoder": encoder} if encoder else {}
-        if model:
-            options["model"] = model
-        if backend in ("fewshot", "ensemble"):
-            options["fused"] = fused
-        _report(lambda: bench_backend(n, backend=backend, device=device, **options), json_out)
+        from .stance import backend_options
+
+        _report(lambda: bench_backend(n, backend=backend, device=device,
+                                      **backend_options(backend, encoder=encoder, fused=fused, model=model)),
+                json_out)
     else:
         _report(lambda: bench_stance(n=n, model=model, device=device), json_out)
 

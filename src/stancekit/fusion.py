@@ -36,10 +36,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .stance import FUSED_FILE  # the shipped reader
+from .stance import FUSED_FILE, FUSED_VERSION, fused_header  # the shipped reader
 from .targets import LABELS
 
-VERSION = "fused.v1"
+VERSION = FUSED_VERSION
 #: the encoder layer whose output states are read (MiniLM has 6; layers 5 and 6 are run again, fused)
 FUSE_AT = 4
 #: the most text tokens read in training and at inference (the first ones; a quote is rarely longer)
@@ -139,14 +139,10 @@ class FusedReader(torch.nn.Module):
 
     @classmethod
     def load(cls, path: str | Path = FUSED_FILE) -> "FusedReader":
-        from safetensors import safe_open
         from safetensors.torch import load_file
 
-        with safe_open(str(path), framework="pt") as fh:
-            meta = fh.metadata() or {}
-        if meta.get("version") != VERSION:
-            raise ValueError(f"{path}: not a {VERSION} fused reader (version {meta.get('version')!r})")
-        reader = cls(**json.loads(meta["config"]), meta=json.loads(meta.get("meta", "{}")))
+        header = fused_header(path)  # refuses a file of another version
+        reader = cls(**header["config"], meta=header["meta"])
         reader.load_state_dict(load_file(str(path)))  # copied into the fp32 parameters
         return reader.eval()
 

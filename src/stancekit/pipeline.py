@@ -24,7 +24,7 @@ from .analysis import _NoBackend, split_chunks  # noqa: F401 - importable from h
 from .config import Config, load_config
 from .errors import DocumentError, Errors
 from .ingest import Document
-from .stance import StanceInput, aggregate, get_backend, shared_encodings
+from .stance import StanceInput, aggregate, backend_options, get_backend, shared_encodings
 from .targets import Target, load_target
 
 
@@ -72,13 +72,10 @@ class Pipeline:
                 from .device import spare_cores
 
                 threads = spare_cores(cfg.workers)
-            options = {"device": cfg.device, "max_tokens": cfg.max_tokens, "threads": threads}
-            if cfg.stance_backend in ("fewshot", "ensemble"):
-                options["encoder"] = cfg.stance_encoder or None
-                options["fused"] = cfg.stance_fused
-            if cfg.stance_backend != "fewshot" and cfg.stance_model:
-                options["model"] = cfg.stance_model
-            self._backend = get_backend(cfg.stance_backend, **options)
+            options = backend_options(cfg.stance_backend, encoder=cfg.stance_encoder, fused=cfg.stance_fused,
+                                      model=cfg.stance_model)
+            self._backend = get_backend(cfg.stance_backend, device=cfg.device, max_tokens=cfg.max_tokens,
+                                        threads=threads, **options)
         return self._backend
 
     @property

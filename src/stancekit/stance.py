@@ -43,6 +43,23 @@ FUSED_FILE = DATA_DIR / "stance_fused.safetensors"
 #: relevance itself: it tells stance from neutral better than the head did, so it needs less of the pull
 #: (chosen on the stance dev set, VAST dev and SemEval train, all three best between 0.35 and 0.5)
 FUSED_PULL = 0.5
+#: the reader file format :func:`fused_header` accepts (:data:`stancekit.fusion.VERSION`)
+FUSED_VERSION = "fused.v1"
+
+
+
+def fused_header(path: str | Path = FUSED_FILE) -> dict:
+    """A fused reader file's ``version``, ``config`` (shape) and ``meta`` (training data and settings), read
+    from its safetensors header alone: no tensor is loaded and torch is not imported. A file of another
+    format version is refused (``ValueError``)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as fh:
+        meta = fh.metadata() or {}
+    if meta.get("version") != FUSED_VERSION:
+        raise ValueError(f"{path}: not a {FUSED_VERSION} fused reader (version {meta.get('version')!r})")
+    return {"version": meta["version"], "config": json.loads(meta["config"]), "meta": json.loads(meta.get("meta", "{}"))}
+
 
 HEAD_VERSION = "fewshot-head.v5"
 # hypothesis sentences whose similarity to the text is a feature of the few-shot head, in (favor, against)
@@ -73,6 +90,28 @@ def get_backend(name: str, **options) -> "StanceBackend":
     if name not in BACKENDS:
         raise StancekitError(Errors.E006, name=name, known=", ".join(sorted(BACKENDS)))
     return BACKENDS[name](**options)
+
+
+#: the backends that read a sentence encoder's embeddings (and, with the bundled encoder, the fused reader)
+EMBEDDING_BACKENDS = ("fewshot", "ensemble")
+
+
+def backend_options(backend: str, *, encoder: str | None = None, fused: bool = True,
+                    model: str | None = None) -> dict:
+    """The options of :func:`get_backend` that depend on which backend it is, decided in one place for the
+    pipeline, ``eval stance`` and ``bench stance``: ``encoder`` and ``fused`` for a backend that reads a
+    sentence encoder (:data:`EMBEDDING_BACKENDS`), ``model`` for one with a model of its own (any but
+    ``fewshot``). An encoder named for another backend is an error (``E012``), not silently unused."""
+    options: dict = {}
+    if backend in EMBEDDING_BACKENDS:
+        options.update(encoder=encoder or None, fused=fused)
+    elif encoder:
+        raise StancekitError(Errors.E012, name="encoder",
+                             detail=f"is for the {' and '.join(EMBEDDING_BACKENDS)} backends; {backend} reads "
+                                    "with its own model")
+    if model and backend != "fewshot":
+        options["model"] = model
+    return options
 
 
 @dataclass
@@ -456,32 +495,40 @@ class FewShotBackend(StanceBackend):
         self._general: tuple | None = None
         self.fused = fused
         self._reader: object | None = None
+        self._reader_header: dict | None = None
         self._reader_checked = False
         self._target_states: dict[str, np.ndarray] = {}
 
     def describe(self) -> dict:
-        reader = self.fused_reader()
+        header = self.fused_reader_header()  # the reader's metadata, without loading it
         return {"backend": self.name, "encoder": self.encoder.source, "head": HEAD_VERSION,
                 "general_data": self.general_path.name, "C": self.C, "calibrated": self.calibrate,
                 "precision": self.encoder.engine.compute_precision, "general_vectors": self.packaged_digest(),
-                "fused": {"version": reader.VERSION, **reader.meta} if reader is not None else None}
+                "fused": {"version": header["version"], **header["meta"]} if header is not None else None}
 
     # -- the fused reader (stancekit.fusion) ------------------------------------------------------------
-    def fused_reader(self):
-        """The shipped fused reader (:mod:`stancekit.fusion`) when this backend uses it: ``fused=True``, the
-        file is installed, the encoder reproduces the packaged general-set vectors (it is the bundled MiniLM,
-        whose layer states the reader was trained on; not so in int8, whose vectors are at cosine 0.92) and has
-        the reader's width and depth. None otherwise (checked once)."""
+    def fused_reader_header(self) -> dict | None:
+        """The header (:func:`fused_header`) of the shipped fused reader when this backend uses it:
+        ``fused=True``, the file is installed, the encoder reproduces the packaged general-set vectors (it is
+        the bundled MiniLM, whose layer states the reader was trained on; not so in int8, whose vectors are at
+        cosine 0.92) and has the reader's width and depth. None otherwise (checked once)."""
         if not self._reader_checked:
             self._reader_checked = True
             if self.fused and FUSED_FILE.exists() and self.encoder_is_bundled():
-                from . import fusion
-
-                reader = fusion.FusedReader.load(FUSED_FILE)
-                cfg = self.encoder.engine.model.config
-                if (reader.config["hidden"], reader.config["fuse_at"] + reader.config["layers"]) == \
+                header = fused_header(FUSED_FILE)
+                shape, cfg = header["config"], self.encoder.engine.model.config
+                if (shape["hidden"], shape["fuse_at"] + shape["layers"]) == \
                         (getattr(cfg, "hidden_size", None), getattr(cfg, "num_hidden_layers", None)):
-                    self._reader = reader.to(self.encoder.engine.device)
+                    self._reader_header = header
+        return self._reader_header
+
+    def fused_reader(self):
+        """The shipped fused reader (:mod:`stancekit.fusion`), loaded on first use, when this backend uses it
+        (:meth:`fused_reader_header`); None otherwise."""
+        if self._reader is None and self.fused_reader_header() is not None:
+            from . import fusion
+
+            self._reader = fusion.FusedReader.load(FUSED_FILE).to(self.encoder.engine.device)
         return self._reader
 
     def encoder_is_bundled(self) -> bool:

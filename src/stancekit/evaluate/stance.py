@@ -7,11 +7,15 @@ checked by hand; :func:`evaluate_stance` reads a data set, runs a backend and sc
 * ``f_avg`` — SemEval-2016's official score: (F1(favor) + F1(against)) / 2, with counts pooled over
   all targets (as the organisers' script does), reported ×100 like the published table.
 * ``splits`` — for VAST: the same metrics on zero-shot rows, few-shot rows and all rows.
+* ``calibration`` — how far the backend's probabilities can be trusted as probabilities
+  (:func:`calibration_metrics`): expected calibration error of the top label, Brier score, negative
+  log-likelihood and the reliability table behind the ECE.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -63,6 +67,47 @@ def stance_metrics(gold: Sequence[str], pred: Sequence[str], targets: Sequence[s
     return out
 
 
+#: equal-width confidence bins of the expected calibration error (the usual choice in the literature)
+ECE_BINS = 10
+
+
+def calibration_metrics(gold: Sequence[str], probs: Sequence[dict], bins: int = ECE_BINS) -> dict:
+    """Calibration of class probabilities (``{"favor": p, "against": p, "neutral": p}`` per row) against gold.
+
+    * ``ece`` — expected calibration error of the top label: rows grouped by their top probability in
+      ``bins`` equal-width bins; the mean over rows of |bin accuracy − bin mean confidence|.
+    * ``brier`` — the multi-class Brier score: mean over rows of Σ_k (p_k − [k = gold])² (0 best, 2 worst).
+    * ``nll`` — mean −ln p(gold), with p floored at 1e-4 (records round probabilities to 4 places).
+    * ``reliability`` — per non-empty bin: its range, rows, mean confidence and accuracy.
+    * ``mean_confidence`` and ``accuracy`` — over all rows (their gap is the overall over-confidence)."""
+    if len(gold) != len(probs):
+        raise ValueError("gold and probs differ in length")
+    if not gold:
+        return {"n": 0, "ece": 0.0, "brier": 0.0, "nll": 0.0, "mean_confidence": 0.0, "accuracy": 0.0,
+                "reliability": []}
+    table = [[0, 0.0, 0] for _ in range(bins)]  # rows, summed confidence, right
+    brier = nll = 0.0
+    for g, p in zip(gold, probs):
+        top = max(LABELS, key=lambda lab: p[lab])
+        conf = float(p[top])
+        b = table[min(int(conf * bins), bins - 1)]
+        b[0] += 1
+        b[1] += conf
+        b[2] += top == g
+        brier += sum((float(p[lab]) - (lab == g)) ** 2 for lab in LABELS)
+        nll -= math.log(max(float(p[g]), 1e-4))
+    n = len(gold)
+    ece = sum(abs(right - conf) for _, conf, right in table) / n
+    return {
+        "n": n, "ece": round(ece, 4), "brier": round(brier / n, 4), "nll": round(nll / n, 4),
+        "mean_confidence": round(sum(b[1] for b in table) / n, 4),
+        "accuracy": round(sum(b[2] for b in table) / n, 4),
+        "reliability": [{"bin": [round(i / bins, 3), round((i + 1) / bins, 3)], "n": k,
+                         "confidence": round(conf / k, 4), "accuracy": round(right / k, 4)}
+                        for i, (k, conf, right) in enumerate(table) if k],
+    }
+
+
 def draw_shots(rows: Sequence[StanceRow], targets: set[str], k: int, *, seed: int = 13) -> dict[str, list[dict]]:
     """Up to ``k`` labelled examples per class for each target, drawn reproducibly from ``rows``."""
     rng = random.Random(seed)
@@ -79,14 +124,15 @@ def draw_shots(rows: Sequence[StanceRow], targets: set[str], k: int, *, seed: in
 
 
 def make_backend(backend: str, *, model: str | None = None, device: str = "auto", threads: int | None = None,
-                 **options):
-    from ..stance import get_backend
+                 encoder: str | None = None, fused: bool = True):
+    """The backend ``eval stance`` scores (:func:`stancekit.stance.backend_options` decides its options);
+    ``fewshot`` with a ``model`` is the ``classifier`` backend (``eval --model PATH`` scores a trained folder)."""
+    from ..stance import backend_options, get_backend
 
     if model and backend == "fewshot":
-        backend = "classifier"  # `eval --model PATH` scores a trained model folder
-    if backend in ("classifier", "nli", "ensemble") and model:
-        options["model"] = model
-    return get_backend(backend, device=device, threads=threads, **options)
+        backend = "classifier"
+    return get_backend(backend, device=device, threads=threads,
+                       **backend_options(backend, encoder=encoder, fused=fused, model=model))
 
 
 def match_target_files(row_targets: Sequence[str], files: Sequence[str | Path]) -> dict[str, Target]:
@@ -164,18 +210,13 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
                 t.examples = examples.get(r.target, [])
             t.id = f"t{len(targets)}_{t.id}"[:60]  # ids stay unique even when names differ only in punctuation
             targets[r.target] = t
-    reads_embeddings = backend == "ensemble" or backend == "fewshot" and not model  # a sentence encoder's
-    if encoder and not reads_embeddings:
-        raise StancekitError(Errors.E012, name="--encoder",
-                             detail="is for the fewshot and ensemble backends (a --model has its own)")
-    options: dict = {"encoder": encoder} if encoder else {}
-    if reads_embeddings:
-        options["fused"] = fused
-    be = backend_obj or make_backend(backend, model=model, device=device, threads=threads, **options)
+    be = backend_obj or make_backend(backend, model=model, device=device, threads=threads, encoder=encoder,
+                                     fused=fused)
     preds = be.predict([StanceInput(text=r.text, target=targets[r.target]) for r in rows])
     gold = [r.label for r in rows]
     labels = [p["label"] for p in preds]
     metrics = stance_metrics(gold, labels, [r.target for r in rows])
+    metrics["calibration"] = calibration_metrics(gold, [p["probs"] for p in preds])
     if any(r.split for r in rows):
         metrics["splits"] = {}
         for split in ("zero-shot", "few-shot"):
@@ -189,7 +230,8 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as fh:
             for r, p in zip(rows, preds):
-                fh.write(json.dumps({"id": r.id, "label": p["label"]}) + "\n")
+                fh.write(json.dumps({"id": r.id, "target": r.target, "gold": r.label, "label": p["label"],
+                                     "probs": p["probs"], "relevance": p["relevance"]}) + "\n")
     metrics = {"data": str(data), "format": fmt, "backend": be.describe(), "shots": shots or 0, **metrics}
     if from_files:
         metrics["target_files"] = {name: {"file": t.source, "name": t.name, "n": sum(r.target == name for r in rows),
