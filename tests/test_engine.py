@@ -277,3 +277,43 @@ def test_host_peak_memory_is_vmhwm_and_never_another_process_rusage():
     before = host_memory_mb("VmHWM")
     assert before <= host_peak_memory_mb() <= host_memory_mb("VmHWM")
     assert host_peak_memory_mb(pid=2**22 + 7) is None  # no /proc entry: no fallback to this process's peak
+
+
+def test_prepared_inputs_share_the_batching_and_the_oom_halving():
+    """Inputs that are tensors already (no tokenizer): token-budget batches, rows back in order, and a
+    batch that runs out of memory halved and retried like any other."""
+    import torch
+
+    from stancekit.engine import InferenceEngine
+
+    class Sum(torch.nn.Module):  # one row per input: the sum of its real values
+        def forward(self, x, mask):
+            return (x * mask).sum(-1)
+
+    rng = np.random.default_rng(0)
+    rows = [rng.normal(size=n).astype(np.float32) for n in (5, 1, 9, 3, 7, 2)]
+
+    def collate(idx):
+        n = max(len(rows[i]) for i in idx)
+        x, mask = torch.zeros(len(idx), n), torch.zeros(len(idx), n)
+        for k, i in enumerate(idx):
+            x[k, :len(rows[i])] = torch.from_numpy(rows[i])
+            mask[k, :len(rows[i])] = 1
+        return {"x": x, "mask": mask}
+
+    eng = InferenceEngine(Sum(), None, device="cpu", precision="fp32", max_tokens=12,
+                          head=lambda out, batch: out.numpy()[:, None])
+    want = np.array([[r.sum()] for r in rows])
+    np.testing.assert_allclose(eng.run_prepared([len(r) for r in rows], collate), want, atol=1e-5)
+    assert eng.stats.batches > 1  # 12 tokens a batch: the nine-value row alone
+    sizes = []
+
+    def fail_on_big(n):
+        sizes.append(n)
+        if n > 1:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    eng._fail_hook = fail_on_big
+    np.testing.assert_allclose(eng.run_prepared([len(r) for r in rows], collate), want, atol=1e-5)
+    assert eng.stats.oom_splits > 0 and max(sizes) > 1
+    assert eng.run_prepared([], collate).shape == (0, 0)

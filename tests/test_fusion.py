@@ -47,6 +47,24 @@ def test_a_reader_needs_layers_left_to_copy(tiny_encoder):  # noqa: F811
         FusedReader.from_encoder(_hf(tiny_encoder)[1], fuse_at=2)
 
 
+def test_proba_reads_in_engine_batches_as_one_forward_would(tiny_encoder):  # noqa: F811
+    from stancekit.fusion import FusedReader, join, proba, reader_engine
+
+    reader = FusedReader.from_encoder(_hf(tiny_encoder)[1], fuse_at=1).eval()
+    rng = np.random.default_rng(0)
+    hidden = reader.config["hidden"]
+    target = rng.normal(size=(3, hidden)).astype(np.float32)
+    texts = [rng.normal(size=(n, hidden)).astype(np.float32) for n in (4, 11, 2, 7, 9)]
+    with torch.no_grad():
+        want = torch.cat([reader(*join([(target, t)])).softmax(-1) for t in texts]).numpy()
+    small = reader_engine(reader, max_tokens=16)  # batches of one or two
+    got = proba(reader, target, texts, engine=small)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert small.stats.batches >= 3
+    np.testing.assert_allclose(proba(reader, target, texts), want, atol=1e-5)  # one batch, default engine
+    assert proba(reader, target, []).shape == (0, 3)
+
+
 def test_join_puts_the_target_first_and_pads():
     from stancekit.fusion import join
 

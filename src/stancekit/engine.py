@@ -18,10 +18,15 @@ What it does for a list of inputs (single texts or (text, text) pairs):
 
 The engine wraps a Hugging Face model, it does not subclass it; ``head`` turns the model output of
 a batch into one numpy row per input (logits, or mean-pooled normalised embeddings).
+
+Inputs that are already tensors (the fused stance reader reads an encoder's hidden states, not text) go
+through :meth:`InferenceEngine.run_prepared`: the same token-budget batches, inference mode, autocast and
+out-of-memory halving, with a caller's ``collate`` in place of the tokenizer.
 """
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence, Union
@@ -134,8 +139,9 @@ class InferenceEngine:
         if not self.overlap:
             for win in windows:
                 encoded = self._tokenize([unique[i] for i in win])
+                collate = functools.partial(self._collate, encoded)
                 for idx in self.plan_batches([len(ids) for ids in encoded["input_ids"]]):
-                    self._run_batch(encoded, idx, self._collate(encoded, idx), results, win)
+                    self._run_batch(idx, collate(idx), collate, results, win)
         else:
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stancekit-engine") as pool:
                 next_tok = pool.submit(self._tokenize, [unique[i] for i in windows[0]])
@@ -144,16 +150,32 @@ class InferenceEngine:
                     if w + 1 < len(windows):  # tokenise the next window while this one computes
                         next_tok = pool.submit(self._tokenize, [unique[i] for i in windows[w + 1]])
                     batches = self.plan_batches([len(ids) for ids in encoded["input_ids"]])
-                    future = pool.submit(self._collate, encoded, batches[0])
+                    collate = functools.partial(self._collate, encoded)
+                    future = pool.submit(collate, batches[0])
                     for k, idx in enumerate(batches):
                         batch = future.result()
                         if k + 1 < len(batches):  # collate the next batch while this one computes
-                            future = pool.submit(self._collate, encoded, batches[k + 1])
-                        self._run_batch(encoded, idx, batch, results, win)
+                            future = pool.submit(collate, batches[k + 1])
+                        self._run_batch(idx, batch, collate, results, win)
         if not stack:
             return [results[k] for k in order]
         out = np.stack(results)
         return out[np.asarray(order)]
+
+    def run_prepared(self, lengths: Sequence[int], collate: Callable[[list[int]], dict]) -> np.ndarray:
+        """Outputs (one row each, original order) for inputs that need no tokenizer: ``lengths`` gives each
+        input's token count (for the batch plan) and ``collate(idx)`` the model's keyword arguments (a dict
+        of tensors) for the inputs at ``idx``. The model is called as ``model(**batch)`` and ``head(outputs,
+        batch)`` makes the rows, as in :meth:`run`."""
+        if len(lengths) == 0:
+            return np.zeros((0, 0), dtype=np.float32)
+        self.stats.items += len(lengths)
+        self.stats.unique += len(lengths)
+        results: list = [None] * len(lengths)
+        order = list(range(len(lengths)))
+        for idx in self.plan_batches(lengths):
+            self._run_batch(idx, collate(idx), collate, results, order)
+        return np.stack(results)
 
     def plan_batches(self, lengths: Sequence[int]) -> list[list[int]]:
         """Longest first, each batch under the token budget and the item cap."""
@@ -192,13 +214,16 @@ class InferenceEngine:
         import torch
 
         if self._fail_hook is not None:
-            self._fail_hook(len(batch["input_ids"]))
+            self._fail_hook(len(next(iter(batch.values()))))
         batch = dev.to_device(batch, self.device)
         with torch.inference_mode(), dev.autocast(self.device, self.precision):
             outputs = self.model(**batch, **self.model_kwargs)
         return self.head(outputs, batch)
 
-    def _run_batch(self, encoded: dict, idx: list[int], batch: dict, results: list, win: list[int]) -> None:
+    def _run_batch(self, idx: list[int], batch: dict, collate: Callable[[list[int]], dict], results: list,
+                   win: list[int]) -> None:
+        """Run one batch and store its rows at ``results[win[i]]``; on out-of-memory, halve it (``collate``
+        rebuilds each half) and retry, down to single items."""
         try:
             out = self._forward(batch)
         except Exception as exc:
@@ -208,7 +233,7 @@ class InferenceEngine:
             self.stats.oom_splits += 1
             half = len(idx) // 2
             for part in (idx[:half], idx[half:]):
-                self._run_batch(encoded, part, self._collate(encoded, part), results, win)
+                self._run_batch(part, collate(part), collate, results, win)
             return
         self.stats.batches += 1
         for row, i in zip(out, idx):

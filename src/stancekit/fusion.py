@@ -163,23 +163,28 @@ def join(pairs: Sequence[tuple[np.ndarray, np.ndarray]], max_text: int | None = 
     return torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(is_target)
 
 
-def proba(reader: FusedReader, target: np.ndarray, texts: Sequence[np.ndarray], *, device=None,
-          precision: str = "fp32", batch: int = 32) -> np.ndarray:
-    """Class probabilities (n × 3, :data:`LABELS` order) of each text's states read with ``target``'s,
-    in length-sorted batches (under the engine's autocast for ``precision``)."""
-    from . import device as dev
+def reader_engine(reader: FusedReader, *, device=None, precision: str = "fp32", max_tokens: int = 16384):
+    """An :class:`~stancekit.engine.InferenceEngine` that runs ``reader`` (batching, autocast and device
+    code stay in the engine): give it to :func:`proba`."""
+    from .engine import InferenceEngine
 
-    out = np.zeros((len(texts), len(LABELS)), np.float32)
+    return InferenceEngine(reader, None, device=device or "cpu", precision=precision, max_tokens=max_tokens,
+                           head=lambda logits, batch: logits.float().softmax(-1).cpu().numpy())
+
+
+def proba(reader: FusedReader, target: np.ndarray, texts: Sequence[np.ndarray], *, engine=None) -> np.ndarray:
+    """Class probabilities (n × 3, :data:`LABELS` order) of each text's states read with ``target``'s, in the
+    engine's token-budget batches (:func:`reader_engine`; fp32 on the CPU when none is given)."""
     if not len(texts):
-        return out
-    device = device or torch.device("cpu")
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    with torch.inference_mode(), dev.autocast(device, precision):
-        for s in range(0, len(order), batch):
-            idx = order[s:s + batch]
-            x, mask, is_target = (t.to(device) for t in join([(target, texts[i]) for i in idx], MAX_TEXT_TOKENS))
-            out[idx] = reader(x, mask, is_target).float().softmax(-1).cpu().numpy()
-    return out
+        return np.zeros((0, len(LABELS)), np.float32)
+    engine = engine or reader_engine(reader)
+    lengths = [len(target) + min(len(t), MAX_TEXT_TOKENS) for t in texts]
+
+    def collate(idx: list[int]) -> dict:
+        x, mask, is_target = join([(target, texts[i]) for i in idx], MAX_TEXT_TOKENS)
+        return {"states": x, "mask": mask, "is_target": is_target}
+
+    return engine.run_prepared(lengths, collate)
 
 
 def data_digest(rows: Sequence[dict]) -> str:

@@ -495,6 +495,7 @@ class FewShotBackend(StanceBackend):
         self._general: tuple | None = None
         self.fused = fused
         self._reader: object | None = None
+        self._reader_engine = None  # the engine that runs it (stancekit.fusion.reader_engine)
         self._reader_header: dict | None = None
         self._reader_checked = False
         self._target_states: dict[str, np.ndarray] = {}
@@ -528,7 +529,10 @@ class FewShotBackend(StanceBackend):
         if self._reader is None and self.fused_reader_header() is not None:
             from . import fusion
 
-            self._reader = fusion.FusedReader.load(FUSED_FILE).to(self.encoder.engine.device)
+            enc = self.encoder.engine  # the reader runs where and as the encoder does
+            self._reader = fusion.FusedReader.load(FUSED_FILE)
+            self._reader_engine = fusion.reader_engine(self._reader, device=enc.device, precision=enc.precision,
+                                                       max_tokens=enc.max_tokens)
         return self._reader
 
     def encoder_is_bundled(self) -> bool:
@@ -777,7 +781,7 @@ class FewShotBackend(StanceBackend):
                 # head, which then decides alone (10 examples a class on SemEval train: head 52.27 F_avg,
                 # their mean 50.96)
                 probs = proba(reader, self._target_state(target, reader.fuse_at), [states[i] for i in idxs],
-                              device=self.encoder.engine.device, precision=self.encoder.engine.precision)
+                              engine=self._reader_engine)
                 power = FUSED_PULL
             else:
                 probs = self.head_for(target).proba(self.features(t, [target] * len(idxs), [texts[i] for i in idxs]))
