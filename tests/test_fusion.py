@@ -122,7 +122,7 @@ def test_training_is_deterministic_and_saves_safetensors(tiny_encoder, tiny_read
         assert torch.allclose(loaded.state_dict()[k], v, atol=1e-3 + 1e-3 * float(v.abs().max())), k
 
 
-def test_shipped_recipe_averages_a_reader_of_the_first_batches_with_one_of_all(tiny_encoder):  # noqa: F811
+def test_shipped_recipe_averages_a_reader_of_the_first_batches_with_one_of_all(tiny_encoder, monkeypatch):  # noqa: F811
     from stancekit.fusion import average, train, train_shipped
 
     quiet = {"epochs": 1, "fuse_at": 1, "log": lambda *_: None}
@@ -134,6 +134,14 @@ def test_shipped_recipe_averages_a_reader_of_the_first_batches_with_one_of_all(t
         assert torch.allclose(v, 0.75 * first.state_dict()[k] + 0.25 * second.state_dict()[k], atol=1e-6), k
     assert not torch.equal(first.classify.weight, second.classify.weight)
     assert shipped.meta["rows"] == len(rows) and [m["rows"] for m in shipped.meta["average"]] == [6, len(rows)]
+    # the encoder's states are computed once for both readers
+    import stancekit.fusion as fusion
+
+    calls = []
+    real = fusion.layer_states
+    monkeypatch.setattr(fusion, "layer_states", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
+    train_shipped(rows, str(tiny_encoder), base_batches=2, weight=0.25, **quiet)
+    assert calls == [len(rows)]
     # a set with one batch only trains one reader
     single = train_shipped(rows[:6], str(tiny_encoder), **quiet)
     assert torch.equal(single.classify.weight, first.classify.weight) and "average" not in single.meta
