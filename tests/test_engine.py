@@ -62,16 +62,19 @@ def test_plan_batches_respects_token_budget_and_cap(engine):
     assert batches[0] == [1]  # longest first
 
 
+def oom_above_one(sizes: list):
+    """A ``_fail_hook`` that records each batch size and runs out of memory on any batch of more than one."""
+    def hook(n):
+        sizes.append(n)
+        if n > 1:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    return hook
+
+
 def test_oom_splits_and_retries(engine):
     ref = reference(engine, PAIRS)
     calls = []
-
-    def fail_on_big(n):
-        calls.append(n)
-        if n > 1:
-            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-
-    engine._fail_hook = fail_on_big
+    engine._fail_hook = oom_above_one(calls)
     before = engine.stats.batches
     out = engine.run(PAIRS)
     assert engine.stats.oom_splits > 0
@@ -307,13 +310,7 @@ def test_prepared_inputs_share_the_batching_and_the_oom_halving():
     np.testing.assert_allclose(eng.run_prepared([len(r) for r in rows], collate), want, atol=1e-5)
     assert eng.stats.batches > 1  # 12 tokens a batch: the nine-value row alone
     sizes = []
-
-    def fail_on_big(n):
-        sizes.append(n)
-        if n > 1:
-            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-
-    eng._fail_hook = fail_on_big
+    eng._fail_hook = oom_above_one(sizes)
     np.testing.assert_allclose(eng.run_prepared([len(r) for r in rows], collate), want, atol=1e-5)
     assert eng.stats.oom_splits > 0 and max(sizes) > 1
     assert eng.run_prepared([], collate).shape == (0, 0)
