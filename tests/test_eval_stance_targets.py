@@ -53,6 +53,7 @@ def test_rows_matching_a_target_file_get_its_aliases_keywords_and_examples(files
     target, data = files
     be = Recorder()
     m = evaluate_stance(data, backend_obj=be, target_files=[str(target)])
+    assert m["calibration"] is None  # the recorder gives labels without probabilities: scored on labels alone
     by_text = {x.text: x.target for x in be.inputs}
     harbour = by_text["A good plan for the docks."]
     assert harbour.name == "the harbour expansion" and "dredging" in harbour.keywords

@@ -200,8 +200,14 @@ def test_inference_keeps_the_encoders_own_vectors(tiny_encoder, general_file, tm
 
 @pytest.mark.slow
 def test_the_shipped_heads_are_what_fitting_gives_here():
-    """Fitting the packaged heads now, from the shipped vectors, gives the shipped heads (a stale head fails)."""
-    from stancekit.stance import FewShotBackend, LinearHead
+    """Fitting the packaged heads now, from the shipped vectors, gives the shipped heads (a stale head fails).
+
+    The heads are compared by what they predict on the general set's features, not weight by weight: the
+    logistic regression is ill-conditioned (1,168 features), so its solver stops, within its tolerance, at
+    weights that differ by a few hundredths from one CPU or SciPy build to another (0.03 seen) while the
+    probabilities agree (0.0084 at most, 0.0008 on average, seen). A stale head moves them far more: the
+    general head fitted without the set's batch 3 differs by 0.84 at most, 0.095 on average."""
+    from stancekit.stance import FewShotBackend
     from stancekit.targets import load_target, shipped_targets
 
     backend = FewShotBackend(device="cpu", use_cache=False)
@@ -212,4 +218,7 @@ def test_the_shipped_heads_are_what_fitting_gives_here():
         shipped = backend._packaged_head(target)
         assert shipped is not None, target.id
         assert shipped.classes == fitted.classes
-        assert np.allclose(shipped.coef, fitted.coef, atol=1e-4) and abs(shipped.temperature - fitted.temperature) < 1e-3
+        X = backend._general_rows()[1]
+        gap = np.abs(shipped.proba(X) - fitted.proba(X))
+        assert gap.max() < 0.02 and gap.mean() < 2e-3, (target.id, gap.max(), gap.mean())
+        assert abs(shipped.temperature - fitted.temperature) < 1e-3

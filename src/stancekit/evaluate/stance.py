@@ -216,7 +216,9 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
     gold = [r.label for r in rows]
     labels = [p["label"] for p in preds]
     metrics = stance_metrics(gold, labels, [r.target for r in rows])
-    metrics["calibration"] = calibration_metrics(gold, [p["probs"] for p in preds])
+    # a backend of one's own that gives labels alone (no three class probabilities) is scored on them alone
+    with_probs = all(set(LABELS) <= set(p.get("probs") or {}) for p in preds)
+    metrics["calibration"] = calibration_metrics(gold, [p["probs"] for p in preds]) if with_probs else None
     if any(r.split for r in rows):
         metrics["splits"] = {}
         for split in ("zero-shot", "few-shot"):
