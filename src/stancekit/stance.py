@@ -47,7 +47,6 @@ FUSED_PULL = 0.5
 FUSED_VERSION = "fused.v1"
 
 
-
 def fused_header(path: str | Path = FUSED_FILE) -> dict:
     """A fused reader file's ``version``, ``config`` (shape) and ``meta`` (training data and settings), read
     from its safetensors header alone: no tensor is loaded and torch is not imported. A file of another

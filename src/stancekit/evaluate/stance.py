@@ -233,7 +233,7 @@ def evaluate_stance(data: str | Path, *, fmt: str = "jsonl", backend: str = "few
         with path.open("w", encoding="utf-8") as fh:
             for r, p in zip(rows, preds):
                 fh.write(json.dumps({"id": r.id, "target": r.target, "gold": r.label, "label": p["label"],
-                                     "probs": p["probs"], "relevance": p["relevance"]}) + "\n")
+                                     "probs": p.get("probs"), "relevance": p.get("relevance")}) + "\n")
     metrics = {"data": str(data), "format": fmt, "backend": be.describe(), "shots": shots or 0, **metrics}
     if from_files:
         metrics["target_files"] = {name: {"file": t.source, "name": t.name, "n": sum(r.target == name for r in rows),
