@@ -39,7 +39,6 @@ import torch.nn.functional as F
 from .stance import FUSED_FILE, FUSED_VERSION, fused_header  # the shipped reader
 from .targets import LABELS
 
-VERSION = FUSED_VERSION
 #: the encoder layer whose output states are read (MiniLM has 6; layers 5 and 6 are run again, fused)
 FUSE_AT = 4
 #: the most text tokens read in training and at inference (the first ones; a quote is rarely longer)
@@ -86,8 +85,6 @@ class Block(torch.nn.Module):
 class FusedReader(torch.nn.Module):
     """Trained copies of an encoder's top layers over ``[target states; text states]`` and a linear head."""
 
-    VERSION = VERSION
-
     def __init__(self, *, hidden: int, heads: int, intermediate: int, layers: int, eps: float = 1e-12,
                  fuse_at: int = FUSE_AT, meta: dict | None = None):
         super().__init__()
@@ -133,7 +130,7 @@ class FusedReader(torch.nn.Module):
         from safetensors.torch import save_file
 
         tensors = {k: v.detach().to(torch.float16).contiguous().cpu() for k, v in self.state_dict().items()}
-        meta = {"version": VERSION, "config": json.dumps(self.config), "meta": json.dumps(self.meta)}
+        meta = {"version": FUSED_VERSION, "config": json.dumps(self.config), "meta": json.dumps(self.meta)}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         save_file(tensors, str(path), metadata=meta)
 

@@ -43,7 +43,7 @@ FUSED_FILE = DATA_DIR / "stance_fused.safetensors"
 #: relevance itself: it tells stance from neutral better than the head did, so it needs less of the pull
 #: (chosen on the stance dev set, VAST dev and SemEval train, all three best between 0.35 and 0.5)
 FUSED_PULL = 0.5
-#: the reader file format :func:`fused_header` accepts (:data:`stancekit.fusion.VERSION`)
+#: the reader file format :func:`fused_header` accepts (and :meth:`stancekit.fusion.FusedReader.save` writes)
 FUSED_VERSION = "fused.v1"
 
 
