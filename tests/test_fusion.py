@@ -40,6 +40,86 @@ def test_copied_blocks_reproduce_the_encoders_top_layers(tiny_encoder):  # noqa:
     assert torch.allclose(x, hidden[-1], atol=1e-5)
 
 
+def _tiny_mpnet():
+    from transformers import MPNetConfig, MPNetModel
+
+    torch.manual_seed(0)
+    cfg = MPNetConfig(vocab_size=64, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=48,
+                      max_position_embeddings=128, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    model = MPNetModel(cfg).eval()
+    with torch.no_grad():  # a bias that matters: the initial one is near zero
+        model.encoder.relative_attention_bias.weight.normal_(0, 1.0)
+    return model
+
+
+def test_copied_mpnet_blocks_reproduce_its_top_layers_with_the_relative_position_bias():
+    from stancekit.fusion import FusedReader
+
+    model = _tiny_mpnet()
+    reader = FusedReader.from_encoder(model, fuse_at=1).eval()
+    assert reader.config["relative_buckets"] == 32 and len(reader.blocks) == 2
+    ids = torch.tensor([[0, 5, 9, 11, 13, 17, 19, 23, 2], [0, 7, 8, 2, 1, 1, 1, 1, 1]])
+    mask = ids != 1
+    with torch.no_grad():
+        hidden = model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True).hidden_states
+        x = hidden[1]
+        bias = reader.position_bias(ids.shape[1])
+        for block in reader.blocks:
+            x = block(x, mask, bias)
+        plain = hidden[1]
+        for block in reader.blocks:
+            plain = block(plain, mask)
+    assert torch.allclose(x[mask], hidden[-1][mask], atol=1e-5)
+    assert not torch.allclose(plain[mask], hidden[-1][mask], atol=1e-3)  # without the bias it is not MPNet
+
+
+def test_relative_buckets_are_mpnets():
+    from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+
+    from stancekit.fusion import relative_bucket
+
+    offsets = torch.arange(-400, 400)
+    assert torch.equal(relative_bucket(offsets, 32), MPNetEncoder.relative_position_bucket(offsets, 32))
+
+
+def test_an_mpnet_reader_saves_and_loads_its_position_bias(tmp_path):
+    from stancekit.fusion import FusedReader, join
+
+    reader = FusedReader.from_encoder(_tiny_mpnet(), fuse_at=2).eval()
+    reader.save(tmp_path / "m.safetensors")
+    loaded = FusedReader.load(tmp_path / "m.safetensors")
+    assert loaded.config == reader.config and loaded.relative is not None
+    rng = np.random.default_rng(0)
+    pair = [(rng.normal(size=(3, 32)).astype(np.float32), rng.normal(size=(6, 32)).astype(np.float32))]
+    with torch.no_grad():
+        assert torch.allclose(loaded(*join(pair)), reader(*join(pair)), atol=2e-2)
+
+
+def test_int8_storage_keeps_each_weight_within_half_a_step_of_its_row(tmp_path, monkeypatch):
+    from safetensors import safe_open
+
+    import stancekit.fusion as fusion
+    from stancekit.fusion import FusedReader, join
+
+    monkeypatch.setattr(fusion, "INT8_MIN_SIZE", 256)  # the tiny model's matrices count as large
+    reader = FusedReader.from_encoder(_tiny_mpnet(), fuse_at=1).eval()
+    reader.save(tmp_path / "f16.safetensors")
+    reader.save(tmp_path / "i8.safetensors", int8=True)
+    assert (tmp_path / "i8.safetensors").stat().st_size < 0.7 * (tmp_path / "f16.safetensors").stat().st_size
+    with safe_open(str(tmp_path / "i8.safetensors"), framework="pt") as fh:
+        assert fh.get_tensor("blocks.0.query.weight").dtype == torch.int8
+        assert fh.get_tensor("blocks.0.query.weight:scale").shape == (32, 1)
+        assert fh.get_tensor("segment").dtype == torch.float16  # vectors stay float16
+    loaded = FusedReader.load(tmp_path / "i8.safetensors")
+    for k, v in reader.state_dict().items():
+        step = v.abs().amax(-1, keepdim=True) / 127 if v.dim() == 2 else 1e-3 * (1 + v.abs())
+        assert ((loaded.state_dict()[k] - v).abs() <= step / 2 + 1e-3 * v.abs() + 1e-6).all(), k
+    rng = np.random.default_rng(1)
+    pair = [(rng.normal(size=(3, 32)).astype(np.float32), rng.normal(size=(6, 32)).astype(np.float32))]
+    with torch.no_grad():
+        assert torch.allclose(loaded(*join(pair)).softmax(-1), reader(*join(pair)).softmax(-1), atol=0.02)
+
+
 def test_a_reader_needs_layers_left_to_copy(tiny_encoder):  # noqa: F811
     from stancekit.fusion import FusedReader
 
@@ -229,6 +309,34 @@ def test_fewshot_reads_with_the_fused_reader(tiny_encoder, tiny_reader, tmp_path
     assert other.fused_reader() is None  # the states of another encoder are not what the reader learnt
 
 
+def test_a_reader_for_another_encoder_is_used_when_its_probe_matches(tiny_encoder, tmp_path,  # noqa: F811
+                                                                      monkeypatch):
+    """A reader of :data:`OTHER_FUSED_FILES` (e.g. mpnet's) is read when the backend's encoder embeds the probe
+    sentence as the reader's own encoder did; a probe of other weights turns it off."""
+    import stancekit.stance as st
+    from stancekit.fusion import FusedReader, probe_vector, train
+
+    reader = train(ROWS, str(tiny_encoder), epochs=1, fuse_at=1, log=lambda *_: None)
+    good, bad = tmp_path / "good.safetensors", tmp_path / "bad.safetensors"
+    reader.meta["probe"] = probe_vector(str(tiny_encoder))
+    reader.save(good)
+    reader.meta["probe"] = list(-np.asarray(reader.meta["probe"]))
+    reader.save(bad)
+    general = tmp_path / "general.jsonl"
+    general.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    monkeypatch.setenv("STANCEKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(st.FewShotBackend, "encoder_is_bundled", lambda self: False)
+    monkeypatch.setattr(st, "FUSED_FILE", tmp_path / "absent.safetensors")
+    for files, used in (((bad, good), good), ((bad,), None)):
+        monkeypatch.setattr(st, "OTHER_FUSED_FILES", files)
+        be = st.FewShotBackend(str(tiny_encoder), device="cpu", general_data=str(general))
+        if used is None:
+            assert be.fused_reader() is None and be.describe()["fused"] is None
+        else:
+            assert isinstance(be.fused_reader(), FusedReader) and be._reader_path == used
+            assert "probe" not in be.describe()["fused"] and be.describe()["fused"]["rows"] == len(ROWS)
+
+
 def test_eval_and_bench_turn_the_reader_off_for_a_baseline(tiny_encoder, tiny_reader, tmp_path,  # noqa: F811
                                                             monkeypatch):
     import stancekit.stance as st
@@ -268,3 +376,31 @@ def test_shipped_reader_is_used_and_matches_the_general_set():
     assert reader.meta["data"] == digest and reader.meta["rows"] == len(rows)
     be = FewShotBackend(device="cpu")
     assert be.describe()["fused"]["data"] == digest
+
+
+def test_the_mpnet_reader_matches_the_general_set_and_its_encoders_probe():
+    """The shipped mpnet reader was trained on the general set as it is now (edit the set, then ``make
+    fused-reader-mpnet``), on mpnet's top two layers, and carries the probe that picks it for that encoder."""
+    from stancekit.fusion import data_digest
+    from stancekit.stance import OTHER_FUSED_FILES, fused_header, load_general_examples
+
+    path = OTHER_FUSED_FILES[0]
+    header = fused_header(path)
+    rows = load_general_examples()
+    assert header["meta"]["data"] == data_digest(rows) and header["meta"]["rows"] == len(rows)
+    assert header["meta"]["encoder"] == "all-mpnet-base-v2"
+    assert (header["config"]["hidden"], header["config"]["fuse_at"] + header["config"]["layers"]) == (768, 12)
+    assert header["config"]["relative_buckets"] == 32 and len(header["meta"]["probe"]) == 768
+
+
+@pytest.mark.slow
+def test_the_mpnet_encoder_reads_with_its_reader():
+    """With the mpnet extra installed, ``--encoder all-mpnet-base-v2`` picks the mpnet reader by its probe."""
+    from stancekit.sources import KNOWN, find_offline
+    from stancekit.stance import OTHER_FUSED_FILES, FewShotBackend
+
+    if find_offline(KNOWN["all-mpnet-base-v2"]) is None:
+        pytest.skip("the mpnet extra is not installed")
+    be = FewShotBackend("all-mpnet-base-v2", device="cpu")
+    assert be.fused_reader() is not None and be._reader_path == OTHER_FUSED_FILES[0]
+    assert FewShotBackend("all-mpnet-base-v2", device="cpu", fused=False).fused_reader() is None

@@ -18,7 +18,10 @@ first-person comments). The one trained on everything reads news reported speech
 tweets worse; their average keeps about half its gain on our news dev set, reads VAST's comments better than
 either, and loses about one point of SemEval F_avg (:func:`average`; docs/stance.md). It reads the
 states of the bundled all-MiniLM-L6-v2 only: the backend uses it when the encoder reproduces the packaged
-general-set vectors (:func:`stancekit.generalvectors.matching`).
+general-set vectors (:func:`stancekit.generalvectors.matching`). A second reader, made by the same recipe on
+all-mpnet-base-v2's layers 11-12 (MPNet's layers are BERT's plus a relative position bias shared by all layers,
+copied too), ships as ``data/stance_fused_mpnet.safetensors`` (int8 rows, ``make fused-reader-mpnet``); the backend
+uses it when its encoder embeds a probe sentence as mpnet did (:func:`probe_vector`).
 
 This module imports torch at import time; :mod:`stancekit.stance` imports it only when the reader is used.
 """
@@ -47,6 +50,8 @@ MAX_TEXT_TOKENS = 200
 #: trained on all of it, with this weight on the second (0.35 / 0.5 / 0.65 compared on the selection sets)
 BASE_BATCHES = 2
 AVERAGE_WEIGHT = 0.5
+#: ``save(int8=True)`` stores weight matrices of at least this many values as int8 rows (the rest float16)
+INT8_MIN_SIZE = 4096
 
 
 class Block(torch.nn.Module):
@@ -65,19 +70,33 @@ class Block(torch.nn.Module):
         self.dropout = torch.nn.Dropout(dropout)
 
     def copy_from(self, layer) -> None:
-        """Take the weights of a Hugging Face ``BertLayer``."""
-        pairs = [(self.query, layer.attention.self.query), (self.key, layer.attention.self.key),
-                 (self.value, layer.attention.self.value), (self.attn_out, layer.attention.output.dense),
-                 (self.attn_norm, layer.attention.output.LayerNorm), (self.ff_in, layer.intermediate.dense),
-                 (self.ff_out, layer.output.dense), (self.ff_norm, layer.output.LayerNorm)]
+        """Take the weights of a Hugging Face ``BertLayer`` or ``MPNetLayer`` (the same post-norm layer; MPNet
+        names its attention projections ``attn.q`` … ``attn.o``)."""
+        attention = layer.attention
+        if hasattr(attention, "attn"):  # MPNet
+            own = attention.attn
+            projections = [own.q, own.k, own.v, own.o]
+            attn_norm = attention.LayerNorm
+        else:  # BERT
+            own = attention.self
+            projections = [own.query, own.key, own.value, attention.output.dense]
+            attn_norm = attention.output.LayerNorm
+        pairs = [*zip([self.query, self.key, self.value, self.attn_out], projections), (self.attn_norm, attn_norm),
+                 (self.ff_in, layer.intermediate.dense), (self.ff_out, layer.output.dense),
+                 (self.ff_norm, layer.output.LayerNorm)]
         for mine, theirs in pairs:
             mine.load_state_dict(theirs.state_dict())
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``mask`` (batch × tokens) marks real tokens; ``bias`` (1 × heads × tokens × tokens), when given, is
+        added to the attention scores (MPNet's relative position bias)."""
         b, n, d = x.shape
         split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        keys = mask[:, None, None, :]
+        if bias is not None:
+            keys = bias.to(x.dtype).masked_fill(~keys, float("-inf"))
         a = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)),
-                                           attn_mask=mask[:, None, None, :])
+                                           attn_mask=keys)
         x = self.attn_norm(x + self.dropout(self.attn_out(a.transpose(1, 2).reshape(b, n, d))))
         return self.ff_norm(x + self.dropout(self.ff_out(F.gelu(self.ff_in(x)))))
 
@@ -86,13 +105,16 @@ class FusedReader(torch.nn.Module):
     """Trained copies of an encoder's top layers over ``[target states; text states]`` and a linear head."""
 
     def __init__(self, *, hidden: int, heads: int, intermediate: int, layers: int, eps: float = 1e-12,
-                 fuse_at: int = FUSE_AT, meta: dict | None = None):
+                 fuse_at: int = FUSE_AT, relative_buckets: int = 0, meta: dict | None = None):
         super().__init__()
         self.config = {"hidden": hidden, "heads": heads, "intermediate": intermediate, "layers": layers,
                        "eps": eps, "fuse_at": fuse_at}
+        if relative_buckets:  # MPNet: a learnt bias per head and bucket of relative position, shared by the layers
+            self.config["relative_buckets"] = relative_buckets
         self.fuse_at = fuse_at
         self.meta = dict(meta or {})
         self.blocks = torch.nn.ModuleList(Block(hidden, heads, intermediate, eps) for _ in range(layers))
+        self.relative = torch.nn.Embedding(relative_buckets, heads) if relative_buckets else None
         self.segment = torch.nn.Parameter(torch.zeros(hidden))  # added to the target's states
         self.dropout = torch.nn.Dropout(0.1)
         self.classify = torch.nn.Linear(2 * hidden, len(LABELS))
@@ -107,29 +129,52 @@ class FusedReader(torch.nn.Module):
         layers = model.encoder.layer[fuse_at:]
         if not len(layers):
             raise ValueError(f"the encoder has {len(model.encoder.layer)} layers; fuse_at={fuse_at} leaves none")
+        relative = getattr(model.encoder, "relative_attention_bias", None)  # MPNet's
         reader = cls(hidden=cfg.hidden_size, heads=cfg.num_attention_heads, intermediate=cfg.intermediate_size,
-                     layers=len(layers), eps=cfg.layer_norm_eps, fuse_at=fuse_at)
+                     layers=len(layers), eps=cfg.layer_norm_eps, fuse_at=fuse_at,
+                     relative_buckets=relative.num_embeddings if relative is not None else 0)
         for block, layer in zip(reader.blocks, layers):
             block.copy_from(layer)
+        if relative is not None:
+            reader.relative.load_state_dict(relative.state_dict())
         return reader
+
+    def position_bias(self, n: int) -> torch.Tensor | None:
+        """MPNet's relative position bias over ``n`` joined tokens (1 × heads × n × n), or None (BERT)."""
+        if self.relative is None:
+            return None
+        where = torch.arange(n, device=self.relative.weight.device)
+        return self.relative(relative_bucket(where[None, :] - where[:, None], self.relative.num_embeddings)
+                             ).permute(2, 0, 1).unsqueeze(0)
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor, is_target: torch.Tensor) -> torch.Tensor:
         """Logits (batch × 3) of joined sequences (batch × tokens × hidden): ``mask`` marks real tokens,
         ``is_target`` the target's."""
         x = states + is_target.unsqueeze(-1).to(states.dtype) * self.segment
+        bias = self.position_bias(x.shape[1])
         for block in self.blocks:
-            x = block(x, mask)
+            x = block(x, mask, bias)
         text = (mask & ~is_target).unsqueeze(-1).to(x.dtype)
         pooled = torch.cat([(x * text).sum(1) / text.sum(1).clamp(min=1.0), x[:, 0]], dim=-1)
         return self.classify(self.dropout(pooled))
 
     # -- files -------------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        """Weights (float16: half the file, and inference runs in bf16 or fp32 either way) and metadata as
-        safetensors (no pickle)."""
+    def save(self, path: str | Path, *, int8: bool = False) -> None:
+        """Weights and metadata as safetensors (no pickle). float16 by default (half the file; inference runs in
+        bf16 or fp32 either way); with ``int8``, each weight matrix is stored as int8 rows with a float16 scale
+        per row (``NAME`` and ``NAME:scale``), half again: the mpnet reader's 28 MB become 14 MB, and its
+        scores on the stance dev set and SemEval A train moved by less than 0.001 (benchmarks/RESULTS.md)."""
         from safetensors.torch import save_file
 
-        tensors = {k: v.detach().to(torch.float16).contiguous().cpu() for k, v in self.state_dict().items()}
+        tensors = {}
+        for k, v in self.state_dict().items():
+            v = v.detach().float().cpu()
+            if int8 and v.dim() == 2 and v.numel() >= INT8_MIN_SIZE:
+                scale = v.abs().amax(1, keepdim=True).clamp(min=1e-8) / 127.0
+                tensors[k] = torch.round(v / scale).clamp(-127, 127).to(torch.int8).contiguous()
+                tensors[k + ":scale"] = scale.to(torch.float16).contiguous()
+            else:
+                tensors[k] = v.to(torch.float16).contiguous()
         meta = {"version": FUSED_VERSION, "config": json.dumps(self.config), "meta": json.dumps(self.meta)}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         save_file(tensors, str(path), metadata=meta)
@@ -140,8 +185,24 @@ class FusedReader(torch.nn.Module):
 
         header = fused_header(path)  # refuses a file of another version
         reader = cls(**header["config"], meta=header["meta"])
-        reader.load_state_dict(load_file(str(path)))  # copied into the fp32 parameters
+        tensors = load_file(str(path))
+        weights = {k: v.float() * tensors[k + ":scale"].float() if k + ":scale" in tensors else v
+                   for k, v in tensors.items() if not k.endswith(":scale")}
+        reader.load_state_dict(weights)  # copied into the fp32 parameters
         return reader.eval()
+
+
+def relative_bucket(offset: torch.Tensor, buckets: int, max_distance: int = 128) -> torch.Tensor:
+    """MPNet's bucket of each relative position ``offset`` (key position minus query position): half the
+    buckets for keys after the query, half for keys before it; within each half, exact distances below a
+    quarter of the buckets and logarithmically wider ones up to ``max_distance``."""
+    half = buckets // 2
+    exact = half // 2
+    distance = offset.abs()
+    far = exact + (torch.log(distance.float().clamp(min=1) / exact) / math.log(max_distance / exact)
+                   * (half - exact)).long()
+    within = torch.where(distance < exact, distance, far.clamp(max=half - 1))
+    return within + (offset > 0).long() * half
 
 
 def join(pairs: Sequence[tuple[np.ndarray, np.ndarray]], max_text: int | None = None):
@@ -271,23 +332,44 @@ def train_shipped(rows: Sequence[dict], encoder_source: str, *, base_batches: in
     return average(first, second, weight)
 
 
+def probe_vector(encoder_source: str) -> list[float]:
+    """The encoder's embedding of :data:`~stancekit.stance.PROBE_TEXT` (fp32, rounded), stored in a reader's
+    metadata so that a backend can tell whether its encoder is the one the reader was trained from."""
+    from .stance import PROBE_TEXT, Encoder
+
+    return [round(float(v), 5) for v in Encoder(encoder_source, device="cpu").encode([PROBE_TEXT])[0]]
+
+
 def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a maintenance command
-    """``python -m stancekit.fusion`` (``make fused-reader``): train the shipped reader on the general set."""
+    """``python -m stancekit.fusion`` (``make fused-reader``, ``make fused-reader-mpnet``): train a reader on the
+    general set, for the bundled MiniLM or another encoder (then with its probe vector, :func:`probe_vector`)."""
     import argparse
 
+    from .sources import resolve_source
     from .stance import default_encoder_source, load_general_examples
 
     ap = argparse.ArgumentParser(prog="python -m stancekit.fusion", description=main.__doc__)
     ap.add_argument("--out", default=str(FUSED_FILE))
-    ap.add_argument("--encoder", default=None, help="encoder folder (default: the bundled all-MiniLM-L6-v2)")
+    ap.add_argument("--encoder", default=None, help="encoder name or folder (default: the bundled all-MiniLM-L6-v2)")
+    ap.add_argument("--fuse-at", type=int, default=None, help="the layer whose states are read (default: all but "
+                                                               "the top two)")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--int8", action="store_true", help="store weight matrices as int8 rows (half the file)")
     args = ap.parse_args(argv)
     rows = load_general_examples()
-    reader = train_shipped(rows, args.encoder or default_encoder_source(), epochs=args.epochs, lr=args.lr,
-                           seed=args.seed, encoder_name=args.encoder or "all-MiniLM-L6-v2")
-    reader.save(args.out)
+    source = resolve_source(args.encoder) if args.encoder else default_encoder_source()
+    fuse_at = args.fuse_at
+    if fuse_at is None:
+        from transformers import AutoConfig
+
+        fuse_at = AutoConfig.from_pretrained(source).num_hidden_layers - 2
+    reader = train_shipped(rows, source, epochs=args.epochs, lr=args.lr, seed=args.seed, fuse_at=fuse_at,
+                           encoder_name=args.encoder or "all-MiniLM-L6-v2")
+    if args.encoder:
+        reader.meta["probe"] = probe_vector(source)
+    reader.save(args.out, int8=args.int8)
     print(f"wrote {args.out}")
 
 

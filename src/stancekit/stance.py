@@ -43,6 +43,10 @@ FUSED_FILE = DATA_DIR / "stance_fused.safetensors"
 #: relevance itself: it tells stance from neutral better than the head did, so it needs less of the pull
 #: (chosen on the stance dev set, VAST dev and SemEval train, all three best between 0.35 and 0.5)
 FUSED_PULL = 0.5
+#: readers for other encoders than the bundled MiniLM (``make fused-reader-mpnet``), each used when the backend's
+#: encoder has its shape and embeds :data:`PROBE_TEXT` as the one it was trained from did (its ``probe``)
+OTHER_FUSED_FILES = (DATA_DIR / "stance_fused_mpnet.safetensors",)
+PROBE_TEXT = "The council said on Tuesday that it would not back the new tax on imported steel."
 #: the reader file format :func:`fused_header` accepts (and :meth:`stancekit.fusion.FusedReader.save` writes)
 FUSED_VERSION = "fused.v1"
 
@@ -459,7 +463,8 @@ class FewShotBackend(StanceBackend):
     weighted ``target_weight`` (default: so that the target's examples weigh as much as the whole general
     set), with a softmax temperature fitted on general-set targets held out of a first fit.
 
-    With the bundled MiniLM, a target without examples is read by the fused reader instead of the head
+    With the bundled MiniLM (or all-mpnet-base-v2, which has a reader of its own), a target without examples
+    is read by the fused reader instead of the head
     (:meth:`fused_reader`, :mod:`stancekit.fusion`; ``fused=False`` turns it off): the same encoder pass
     gives each text's layer states, and the reader's probabilities are pulled toward neutral by
     ``relevance ** FUSED_PULL``.
@@ -496,6 +501,7 @@ class FewShotBackend(StanceBackend):
         self._reader: object | None = None
         self._reader_engine = None  # the engine that runs it (stancekit.fusion.reader_engine)
         self._reader_header: dict | None = None
+        self._reader_path: Path | None = None
         self._reader_checked = False
         self._target_states: dict[str, np.ndarray] = {}
 
@@ -504,32 +510,50 @@ class FewShotBackend(StanceBackend):
         return {"backend": self.name, "encoder": self.encoder.source, "head": HEAD_VERSION,
                 "general_data": self.general_path.name, "C": self.C, "calibrated": self.calibrate,
                 "precision": self.encoder.engine.compute_precision, "general_vectors": self.packaged_digest(),
-                "fused": {"version": header["version"], **header["meta"]} if header is not None else None}
+                "fused": None if header is None else
+                {"version": header["version"], **{k: v for k, v in header["meta"].items() if k != "probe"}}}
 
     # -- the fused reader (stancekit.fusion) ------------------------------------------------------------
     def fused_reader_header(self) -> dict | None:
-        """The header (:func:`fused_header`) of the shipped fused reader when this backend uses it:
-        ``fused=True``, the file is installed, the encoder reproduces the packaged general-set vectors (it is
-        the bundled MiniLM, whose layer states the reader was trained on; not so in int8, whose vectors are at
-        cosine 0.92) and has the reader's width and depth. None otherwise (checked once)."""
+        """The header (:func:`fused_header`) of the fused reader this backend uses, if any (checked once):
+        with ``fused=True``, the shipped reader when the encoder reproduces the packaged general-set vectors
+        (the bundled MiniLM, whose layer states the reader was trained on; not so in int8, whose vectors are at
+        cosine 0.92); else a reader of :data:`OTHER_FUSED_FILES` that is installed and whose encoder this one
+        is (:meth:`_reads_states_of`). The encoder must have the reader's width and depth."""
         if not self._reader_checked:
             self._reader_checked = True
-            if self.fused and FUSED_FILE.exists() and self.encoder_is_bundled():
-                header = fused_header(FUSED_FILE)
-                shape, cfg = header["config"], self.encoder.engine.model.config
-                if (shape["hidden"], shape["fuse_at"] + shape["layers"]) == \
-                        (getattr(cfg, "hidden_size", None), getattr(cfg, "num_hidden_layers", None)):
-                    self._reader_header = header
+            if self.fused:
+                bundled = self.encoder_is_bundled()
+                candidates = [FUSED_FILE] if bundled else list(OTHER_FUSED_FILES)
+                cfg = self.encoder.engine.model.config
+                for path in (p for p in candidates if p.exists()):
+                    header = fused_header(path)
+                    shape = header["config"]
+                    if (shape["hidden"], shape["fuse_at"] + shape["layers"]) == \
+                            (getattr(cfg, "hidden_size", None), getattr(cfg, "num_hidden_layers", None)) and \
+                            (bundled or self._reads_states_of(header)):
+                        self._reader_header, self._reader_path = header, path
+                        break
         return self._reader_header
 
+    def _reads_states_of(self, header: dict) -> bool:
+        """Whether this encoder embeds :data:`PROBE_TEXT` as the one ``header``'s reader was trained from
+        (cosine ≥ 0.99: the same weights in fp32 or bf16, not another model or int8)."""
+        probe = header["meta"].get("probe")
+        if not probe:
+            return False
+        mine = self.encoder.encode([PROBE_TEXT])[0]
+        probe = np.asarray(probe, np.float32)
+        return len(probe) == len(mine) and float(mine @ probe / (np.linalg.norm(mine) * np.linalg.norm(probe))) >= 0.99
+
     def fused_reader(self):
-        """The shipped fused reader (:mod:`stancekit.fusion`), loaded on first use, when this backend uses it
+        """The fused reader (:mod:`stancekit.fusion`), loaded on first use, when this backend uses one
         (:meth:`fused_reader_header`); None otherwise."""
         if self._reader is None and self.fused_reader_header() is not None:
             from . import fusion
 
             enc = self.encoder.engine  # the reader runs where and as the encoder does
-            self._reader = fusion.FusedReader.load(FUSED_FILE)
+            self._reader = fusion.FusedReader.load(self._reader_path)
             self._reader_engine = fusion.reader_engine(self._reader, device=enc.device, precision=enc.precision,
                                                        max_tokens=enc.max_tokens)
         return self._reader
