@@ -166,13 +166,15 @@ class FusedReader(torch.nn.Module):
         scores on the stance dev set and SemEval A train moved by less than 0.001 (benchmarks/RESULTS.md)."""
         from safetensors.torch import save_file
 
+        from .generalvectors import quantize
+
         tensors = {}
         for k, v in self.state_dict().items():
             v = v.detach().float().cpu()
             if int8 and v.dim() == 2 and v.numel() >= INT8_MIN_SIZE:
-                scale = v.abs().amax(1, keepdim=True).clamp(min=1e-8) / 127.0
-                tensors[k] = torch.round(v / scale).clamp(-127, 127).to(torch.int8).contiguous()
-                tensors[k + ":scale"] = scale.to(torch.float16).contiguous()
+                rows, scales = quantize(v.numpy())  # as the packaged general-set vectors are stored
+                tensors[k] = torch.from_numpy(rows)
+                tensors[k + ":scale"] = torch.from_numpy(scales).to(torch.float16)[:, None].contiguous()
             else:
                 tensors[k] = v.to(torch.float16).contiguous()
         meta = {"version": FUSED_VERSION, "config": json.dumps(self.config), "meta": json.dumps(self.meta)}
