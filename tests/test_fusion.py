@@ -202,6 +202,26 @@ def test_training_is_deterministic_and_saves_safetensors(tiny_encoder, tiny_read
         assert torch.allclose(loaded.state_dict()[k], v, atol=1e-3 + 1e-3 * float(v.abs().max())), k
 
 
+def test_a_target_pooled_reader_never_reads_the_texts_mean(tiny_encoder):  # noqa: F811
+    from stancekit.fusion import train
+
+    quiet = {"epochs": 2, "fuse_at": 1, "log": lambda *_: None}
+    reader = train(ROWS, str(tiny_encoder), pool="target", **quiet)
+    hidden = reader.config["hidden"]
+    assert reader.meta["pool"] == "target"
+    assert torch.count_nonzero(reader.classify.weight[:, :hidden]) == 0  # zero after AdamW's steps and decay
+    assert torch.count_nonzero(reader.classify.weight[:, hidden:]) > 0  # the target's columns did learn
+    both = train(ROWS, str(tiny_encoder), **quiet)
+    assert torch.count_nonzero(both.classify.weight[:, :hidden]) > 0 and "pool" not in both.meta
+    # so whatever the text's mean state, the logits are those of the target's state alone
+    text_mean = torch.from_numpy(np.random.default_rng(0).normal(size=(4, hidden)).astype(np.float32)) * 5.0
+    with torch.no_grad():
+        logits = reader.classify(torch.cat([text_mean, torch.zeros(4, hidden)], dim=-1))
+    assert torch.allclose(logits, reader.classify.bias.expand(4, -1))
+    with pytest.raises(ValueError, match="pool"):
+        train(ROWS, str(tiny_encoder), pool="text", **quiet)
+
+
 def test_shipped_recipe_averages_a_reader_of_the_first_batches_with_one_of_all(tiny_encoder, monkeypatch):  # noqa: F811
     from stancekit.fusion import average, train, train_shipped
 

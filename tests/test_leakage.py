@@ -145,3 +145,25 @@ def test_script_prints_offending_rows(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert code == 1
     assert "1 offending rows" in out and f"{data}:2:" in out and f"{data}:1:" not in out
+
+
+def test_second_target_rows_reuse_general_set_texts_and_no_dev_target():
+    """benchmarks/data adds targets, never sentences: each row's text is the general-set row it names, and
+    no new target is a stance dev set target (the dev set stays unseen by readers trained with them)."""
+    import json
+
+    root = Path(leakage.repo_root())
+    read = lambda p: [json.loads(ln) for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]  # noqa: E731
+    gen = read(leakage.DATA_DIR / "stance_general.jsonl")
+    dev = {r["target"].lower() for r in read(root / "corpora" / "stance-dev" / "dev.jsonl")}
+    files = sorted((root / "benchmarks" / "data").glob("stance_second_targets_*.jsonl"))
+    assert len(files) == 2
+    for path in files:
+        for r in read(path):
+            source = gen[r["row"]]
+            assert (r["text"], r["row_target"], r["row_label"]) == (source["text"], source["target"], source["label"])
+            assert r["target"].lower() not in dev and r["target"] != source["target"]
+            assert r["label"] != source["label"] and r["batch"] == source.get("batch", 1)
+    contrary = read(root / "benchmarks" / "data" / "stance_contrary_targets.jsonl")
+    targets = {r["target"] for r in gen}
+    assert all(r["target"] in targets and r["contrary"].lower() not in dev for r in contrary)

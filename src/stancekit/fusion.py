@@ -265,12 +265,19 @@ def layer_states(rows: Sequence[dict], encoder_source: str, fuse_at: int = FUSE_
 
 def train(rows: Sequence[dict], encoder_source: str, *, epochs: int = 3, lr: float = 5e-5, batch: int = 16,
           seed: int = 0, fuse_at: int = FUSE_AT, encoder_name: str | None = None, log=print,
-          states: dict[str, np.ndarray] | None = None) -> FusedReader:
+          states: dict[str, np.ndarray] | None = None, pool: str = "both") -> FusedReader:
     """Train a reader on ``rows`` (``text``, ``target``, ``label``) from the encoder at ``encoder_source``:
     the encoder's states in fp32 (:func:`layer_states`, computed once and frozen; pass ``states`` to reuse
     them), its top layers copied and trained with AdamW (weight decay 0.01, 10% warm-up, linear decay),
     cross-entropy, on the CPU. Seeded: a retrain differs only by float summation order (≤ 2.4e-4 a weight
-    on the shipped reader)."""
+    on the shipped reader).
+
+    ``pool="target"`` classifies from the target's first output state alone: the classifier's weights on the
+    text's mean state start at zero and get no gradient, so the reader must decide through what the target's
+    token read in the text (the file keeps the shape of a ``"both"`` reader; benchmarks/RESULTS.md,
+    2026-12-08, compares the two)."""
+    if pool not in ("both", "target"):
+        raise ValueError(f"pool must be 'both' or 'target', not {pool!r}")
     from .engine import load_hf
 
     if states is None:
@@ -280,6 +287,13 @@ def train(rows: Sequence[dict], encoder_source: str, *, epochs: int = 3, lr: flo
     reader = FusedReader.from_encoder(load_hf(encoder_source, task="feature-extraction")[1], fuse_at)
     reader.meta = {"encoder": encoder_name or str(encoder_source), "rows": len(rows), "epochs": epochs, "lr": lr,
                    "batch": batch, "seed": seed, "data": data_digest(rows)}
+    if pool == "target":
+        reader.meta["pool"] = pool
+        keep = torch.ones_like(reader.classify.weight)
+        keep[:, :reader.config["hidden"]] = 0.0  # the columns that read the text's mean state
+        with torch.no_grad():
+            reader.classify.weight.mul_(keep)
+        reader.classify.weight.register_hook(lambda grad: grad * keep)  # AdamW's decay keeps zeros at zero
     y = torch.tensor([LABELS.index(r["label"]) for r in rows])
     opt = torch.optim.AdamW(reader.parameters(), lr=lr, weight_decay=0.01)
     steps = epochs * math.ceil(len(rows) / batch)
@@ -359,8 +373,17 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a mai
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--int8", action="store_true", help="store weight matrices as int8 rows (half the file)")
+    ap.add_argument("--extra", action="append", default=[], metavar="JSONL",
+                    help="more training rows in the general set's format (text, target, label, batch); repeatable")
+    ap.add_argument("--pool", choices=("both", "target"), default="both",
+                    help="classify from the text's mean and the target's first state (default) or the target's alone")
     args = ap.parse_args(argv)
     rows = load_general_examples()
+    digest = data_digest(rows)  # the general set's, which the shipped-reader tests compare with
+    for extra in args.extra:
+        if not Path(extra).is_file():
+            ap.error(f"--extra {extra}: no such file")
+        rows += load_general_examples(Path(extra))
     source = resolve_source(args.encoder) if args.encoder else default_encoder_source()
     fuse_at = args.fuse_at
     if fuse_at is None:
@@ -368,7 +391,9 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a mai
 
         fuse_at = AutoConfig.from_pretrained(source).num_hidden_layers - 2
     reader = train_shipped(rows, source, epochs=args.epochs, lr=args.lr, seed=args.seed, fuse_at=fuse_at,
-                           encoder_name=args.encoder or "all-MiniLM-L6-v2")
+                           encoder_name=args.encoder or "all-MiniLM-L6-v2", pool=args.pool)
+    if args.extra:
+        reader.meta.update(general=digest, extra=[str(e) for e in args.extra])
     if args.encoder:
         reader.meta["probe"] = probe_vector(source)
     reader.save(args.out, int8=args.int8)
