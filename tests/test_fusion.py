@@ -399,15 +399,20 @@ def test_shipped_reader_is_used_and_matches_the_general_set():
 
 
 def test_the_mpnet_reader_matches_the_general_set_and_its_encoders_probe():
-    """The shipped mpnet reader was trained on the general set as it is now (edit the set, then ``make
-    fused-reader-mpnet``), on mpnet's top two layers, and carries the probe that picks it for that encoder."""
+    """The shipped mpnet reader was trained on the general set and its second targets as they are now (edit
+    either, then ``make fused-reader-mpnet``), from the target's state alone, on mpnet's top two layers, and
+    carries the probe that picks it for that encoder."""
     from stancekit.fusion import data_digest
-    from stancekit.stance import OTHER_FUSED_FILES, fused_header, load_general_examples
+    from stancekit.stance import DATA_DIR, OTHER_FUSED_FILES, fused_header, load_general_examples
 
     path = OTHER_FUSED_FILES[0]
     header = fused_header(path)
     rows = load_general_examples()
-    assert header["meta"]["data"] == data_digest(rows) and header["meta"]["rows"] == len(rows)
+    extra = load_general_examples(DATA_DIR / "stance_second_targets.jsonl")
+    assert len(extra) > 1000 and header["meta"]["extra"] == ["src/stancekit/data/stance_second_targets.jsonl"]
+    assert header["meta"]["general"] == data_digest(rows)
+    assert header["meta"]["data"] == data_digest(rows + extra) and header["meta"]["rows"] == len(rows + extra)
+    assert [m["pool"] for m in header["meta"]["average"]] == ["target", "target"]
     assert header["meta"]["encoder"] == "all-mpnet-base-v2"
     assert (header["config"]["hidden"], header["config"]["fuse_at"] + header["config"]["layers"]) == (768, 12)
     assert header["config"]["relative_buckets"] == 32 and len(header["meta"]["probe"]) == 768

@@ -21,7 +21,10 @@ states of the bundled all-MiniLM-L6-v2 only: the backend uses it when the encode
 general-set vectors (:func:`stancekit.generalvectors.matching`). A second reader, made by the same recipe on
 all-mpnet-base-v2's layers 11-12 (MPNet's layers are BERT's plus a relative position bias shared by all layers,
 copied too), ships as ``data/stance_fused_mpnet.safetensors`` (int8 rows, ``make fused-reader-mpnet``); the backend
-uses it when its encoder embeds a probe sentence as mpnet did (:func:`probe_vector`).
+uses it when its encoder embeds a probe sentence as mpnet did (:func:`probe_vector`). It is also trained on
+general-set texts read against a second target (``data/stance_second_targets.jsonl``) and classifies from the
+target's state alone (``train(pool="target")``), which lifted VAST and SemEval for mpnet at a small cost on news
+(for MiniLM's smaller reader the cost was larger, so it is trained without them).
 
 This module imports torch at import time; :mod:`stancekit.stance` imports it only when the reader is used.
 """
